@@ -1,0 +1,1 @@
+"""Vehicle-side deployment: ONNX export and the torch-free runtime; also hosts the ``nightfusion`` CLI."""

@@ -1,0 +1,40 @@
+"""The ``nightfusion`` command: one sub-command per stage.
+
+Each stage package owns a typer app in its ``cli.py``; this module (at the end of the data flow, so
+it may import every stage) mounts their commands side by side and turns ``UserError`` into a
+one-line message with exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from fusion.cli import app as fusion_app
+from perception.cli import app as perception_app
+from preprocessing.cli import app as preprocessing_app
+from preprocessing.errors import UserError
+
+app = typer.Typer(
+    name="nightfusion",
+    help="Sensor fusion for night driving: synthetic nuScenes world, ingestion, enhancement, redundancy, ONNX runtime.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for stage_app in (preprocessing_app, perception_app, fusion_app):
+    app.registered_commands.extend(stage_app.registered_commands)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

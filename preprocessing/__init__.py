@@ -1,0 +1,1 @@
+"""Offline dataset processing: the synthetic nuScenes-format world, ingestion, projection, night synthesis."""

