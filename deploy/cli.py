@@ -8,6 +8,7 @@ one-line message with exit code 2.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -26,6 +27,17 @@ app = typer.Typer(
 
 for stage_app in (preprocessing_app, perception_app, fusion_app):
     app.registered_commands.extend(stage_app.registered_commands)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), help="Where every stage writes its outputs."),
+    config: Path = typer.Option(Path("configs/demo.yaml"), help="Demo configuration (stage sizes)."),
+) -> None:
+    """Run the whole product on a generated world; an interrupted demo resumes after its last finished stage."""
+    from deploy.demo import run_demo
+
+    run_demo(out, config)
 
 
 def main() -> None:

@@ -198,8 +198,8 @@ def render_camera(
         glow[hit] = look.emission
         glow = glow.reshape(height, width, 3)
         sigma = max(width, height) / 300.0
-        radiance += 0.5 * cv2.GaussianBlur(glow, (0, 0), sigma) + 0.15 * cv2.GaussianBlur(glow, (0, 0), sigma * 6)
-        signal = np.clip(radiance * 3.0, 0.0, None)  # exposure of a gain-boosted sensor
+        radiance += 0.4 * cv2.GaussianBlur(glow, (0, 0), sigma) + 0.1 * cv2.GaussianBlur(glow, (0, 0), sigma * 6)
+        signal = np.clip(radiance * 1.8, 0.0, None)  # exposure of a gain-boosted sensor
         # Shot + read noise.
         signal += rng.standard_normal(signal.shape, dtype=np.float32) * np.sqrt(0.002 * signal + 0.0004)
         linear = 1.0 - np.exp(-np.clip(signal, 0.0, None))
