@@ -1,0 +1,170 @@
+"""Turn one ``SampleSpec`` into training arrays: resized day frame, night frame, LiDAR and radar maps.
+
+Runs in workers (numpy + opencv only, no devkit). Everything random is derived from the run seed
+and the sample key, so any worker, in any order, produces the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from preprocessing.frames import SampleSpec, SensorFrame
+from preprocessing.geometry import Chain, Pose
+from preprocessing.headlights import headlight_light, scene_depth
+from preprocessing.night import NightParams, NightRanges, sample_night_params, synthesize_night
+from preprocessing.pointclouds import RADAR_FIELDS, CameraPoints, RadarFilters, load_and_project, load_lidar, load_radar
+from preprocessing.raster import radial_velocity, rasterize, scale_intrinsic
+
+LIDAR_POINT_COLUMNS = ("x", "y", "z", "intensity", "time_lag")
+RADAR_POINT_COLUMNS = ("x", "y", "z", "rcs", "vx_comp", "vy_comp", "time_lag", "radar")  # radar: index in spec.radars
+_RADAR_KEPT = [RADAR_FIELDS.index(name) for name in RADAR_POINT_COLUMNS[:6]]
+
+
+class SampleError(ValueError):
+    """A sample that cannot be ingested; the message is the skip reason recorded in the manifest."""
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    """What every worker needs besides the spec; ``out_size`` is (width, height)."""
+
+    out_size: tuple[int, int]
+    seed: int = 0
+    min_dist: float = 1.0
+    radar_filters: RadarFilters = RadarFilters()
+    night: NightRanges = NightRanges()
+
+
+@dataclass(frozen=True)
+class ProcessedSample:
+    """day/night [H,W,3] uint8 RGB; lidar [3,H,W] / radar [4,H,W] float32 maps (SPEC §3);
+    lidar_points [N,5] float32 / radar_points [M,8] float64 in their sensor frames (``*_POINT_COLUMNS``);
+    meta: JSON-able tokens, calibration and night-synthesis parameters."""
+
+    day: np.ndarray
+    night: np.ndarray
+    lidar: np.ndarray
+    radar: np.ndarray
+    lidar_points: np.ndarray
+    radar_points: np.ndarray
+    meta: dict
+
+
+def sample_seed(seed: int, key: str) -> int:
+    """A 63-bit per-sample seed from the run seed and the sample key."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{key}".encode()).digest()[:8], "little") >> 1
+
+
+def read_rgb(frame: SensorFrame) -> np.ndarray:
+    """[H,W,3] uint8 RGB of a camera frame; SampleError if missing, truncated or of the wrong size."""
+    path = Path(frame.path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SampleError(f"{path}: cannot read image ({error.strerror or error})") from None
+    if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-64:]:  # libjpeg would silently grey-fill the rest
+        raise SampleError(f"{path}: truncated JPEG (no end-of-image marker)")
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise SampleError(f"{path}: not a decodable image")
+    if (bgr.shape[1], bgr.shape[0]) != tuple(frame.size):
+        raise SampleError(f"{path}: image is {bgr.shape[1]}x{bgr.shape[0]}, its record says {frame.size[0]}x{frame.size[1]}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # OpenCV decodes BGR; everything downstream is RGB
+
+
+def _lag(points: CameraPoints) -> np.ndarray:
+    return points.extra.get("time_lag", np.zeros(len(points.depth)))
+
+
+def _lidar(spec: SampleSpec, settings: SampleSettings) -> tuple[np.ndarray, np.ndarray]:
+    hit = load_and_project(spec.lidar, spec.camera, load_lidar, settings.min_dist)
+    lidar_map = rasterize(hit.uv, hit.depth, hit.points[:, 3], spec.camera.size, settings.out_size)
+    points = np.column_stack([hit.points[:, :4], _lag(hit)]).astype(np.float32)
+    return lidar_map, points
+
+
+def _radar(spec: SampleSpec, settings: SampleSettings) -> tuple[np.ndarray, np.ndarray]:
+    load = lambda path: load_radar(path, settings.radar_filters)  # noqa: E731
+    hits = [load_and_project(sweeps, spec.camera, load, settings.min_dist) for sweeps in spec.radars]
+    uv = np.concatenate([hit.uv for hit in hits]).reshape(-1, 2)
+    depth = np.concatenate([hit.depth for hit in hits])
+    rcs = np.concatenate([hit.points[:, RADAR_FIELDS.index("rcs")] for hit in hits])
+    radial = np.concatenate([radial_velocity(hit.camera_xyz, hit.extra["velocity_comp"]) for hit in hits])
+    radar_map = rasterize(uv, depth, np.column_stack([rcs, radial]), spec.camera.size, settings.out_size)
+    points = np.concatenate(
+        [np.column_stack([hit.points[:, _RADAR_KEPT], _lag(hit), np.full(len(hit.depth), i)]) for i, hit in enumerate(hits)]
+    ).reshape(-1, len(RADAR_POINT_COLUMNS))
+    return radar_map, points.astype(np.float64)
+
+
+def _calibration(spec: SampleSpec, settings: SampleSettings) -> dict:
+    """Intrinsics (native and output resolution) and the poses of every sensor: enough to rebuild each
+    sensor → camera ``Chain`` (sensor pose, its ego pose, the camera's ego pose, the camera pose)."""
+    camera = spec.camera
+    return {
+        "camera": {
+            **_poses(camera),
+            "size": list(camera.size),
+            "intrinsic": [list(row) for row in camera.intrinsic],
+            "out_size": list(settings.out_size),
+            "intrinsic_out": scale_intrinsic(camera.intrinsic, camera.size, settings.out_size).tolist(),
+        },
+        "lidar": _poses(spec.lidar[0]),
+        "radars": [_poses(sweeps[0]) for sweeps in spec.radars],
+    }
+
+
+def _poses(frame: SensorFrame) -> dict:
+    return {"channel": frame.channel, "token": frame.token, "sensor": frame.sensor.to_json(), "ego": frame.ego.to_json()}
+
+
+def calibration_chains(calibration: dict) -> dict:
+    """The stored calibration of a sample → {"lidar": Chain, "radars": [Chain, …]} into its camera."""
+    camera = calibration["camera"]
+
+    def chain(entry: dict) -> Chain:
+        poses = (entry["sensor"], entry["ego"], camera["ego"], camera["sensor"])
+        return Chain(*(Pose.from_record(pose) for pose in poses))
+
+    return {"lidar": chain(calibration["lidar"]), "radars": [chain(entry) for entry in calibration["radars"]]}
+
+
+def _headlights(spec: SampleSpec, settings: SampleSettings, lidar_map: np.ndarray, params: NightParams) -> np.ndarray | None:
+    """The headlight illumination of the output frame, or None when the drawn gain is 0."""
+    if params.headlight_gain <= 0:
+        return None
+    intrinsic = scale_intrinsic(spec.camera.intrinsic, spec.camera.size, settings.out_size)
+    depth = scene_depth(lidar_map, intrinsic, spec.camera.sensor)
+    return headlight_light(depth, intrinsic, params.headlight_gain, params.headlight_spread_deg)
+
+
+def process_sample(spec: SampleSpec, settings: SampleSettings) -> ProcessedSample:
+    """Read, project, rasterise and synthesise one sample (SampleError/PointCloudError on bad input)."""
+    width, height = settings.out_size
+    day = cv2.resize(read_rgb(spec.camera), (width, height), interpolation=cv2.INTER_AREA)
+    lidar_map, lidar_points = _lidar(spec, settings)
+    radar_map, radar_points = _radar(spec, settings)
+    if spec.night_scene:  # a real night frame: both slots hold it; consumers exclude it from paired training
+        night, night_params = day, None
+    else:
+        params = sample_night_params(sample_seed(settings.seed, spec.key), settings.night)
+        night, night_params = synthesize_night(day, params, _headlights(spec, settings, lidar_map, params)), params.to_json()
+    meta = {
+        "key": spec.key,
+        "sample_token": spec.sample_token,
+        "scene_token": spec.scene_token,
+        "scene_name": spec.scene_name,
+        "split": spec.split,
+        "night_scene": spec.night_scene,
+        "timestamp": spec.camera.timestamp,
+        "night_synthesis": night_params,
+        "calibration": _calibration(spec, settings),
+        "lidar_point_columns": list(LIDAR_POINT_COLUMNS),
+        "radar_point_columns": list(RADAR_POINT_COLUMNS),
+    }
+    return ProcessedSample(day, night, lidar_map, radar_map, lidar_points, radar_points, meta)
