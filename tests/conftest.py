@@ -9,4 +9,6 @@ pytest_plugins = [
     "tests.fixtures.world",
     "tests.fixtures.shards",
     "tests.fixtures.autoencoders",
+    "tests.fixtures.deploy",
+    "tests.fixtures.redundancy",
 ]
