@@ -1,14 +1,16 @@
 """The ``redundancy`` section of the manifest and its ``redundancy.npz``: how the runtime scores a frame.
 
 ``--info`` is either a redundancy monitor folder (``fusion.redundancy.monitor``: estimator, descriptor
-cell, null latents, score, Monte-Carlo repeats and seed, thresholds) or a bare information
-estimator folder. Descriptors follow ``fusion.redundancy.extract``: per sensor, (normalised latent −
+cell, null latents, Monte-Carlo repeats and seed, nominal (Ω, S) per lighting group) or a bare
+information estimator folder. Descriptors follow ``fusion.redundancy.extract``: per sensor, (normalised latent −
 latent of a null input) pooled over cell × cell windows → [P, C]; a bare estimator gets one window
 covering the whole latent grid. The score is the pointwise integrand of ``fusion.information``
 (SPEC §6) averaged over the P cells and R repeats, at the (t, ε, filler) draws that
 ``InformationEstimator.measure(..., mc_repeats=R, seed=seed)`` makes for P samples — fixed here so the
 numpy runtime reproduces the monitor's score. The measures are expanded with
-``fusion.information.measures.plan`` into divergences over the denoiser's configurations.
+``fusion.information.measures.plan`` into divergences over the denoiser's configurations. With a
+monitor, the manifest keeps its ``night`` group's nominal (Ω, S) mean, covariance and distance
+threshold (the vehicle enhances night frames; its ``all`` group when ``night`` was not calibrated).
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ import torch
 from fusion.information.estimator import InformationEstimator
 from fusion.information.measures import plan, required_configurations
 from fusion.redundancy.extract import NULL_INPUT
-from fusion.redundancy.monitor import Monitor
+from fusion.redundancy.monitor import FALLBACK, STATISTICS, Monitor
 from preprocessing.errors import UserError
 
 DRAWS_FILE = "redundancy.npz"
 SENSORS = ("camera", "radar", "lidar")  # the vehicle's sensor variables; the camera records the night frame
-SCORED_MEASURES = ("o_information", "tc", "dtc")
+SCORED_MEASURES = ("o_information", "s_information", "tc", "dtc")
+GROUP = "night"
 
 
 @dataclass(frozen=True)
 class ScoreSource:
-    """What defines the score: the estimator, descriptor window (cell_h, cell_w), null latents, draws."""
+    """What defines the score: the estimator, descriptor window (cell_h, cell_w), null latents, draws,
+    and a monitor's nominal band."""
 
     estimator: InformationEstimator
     window: tuple[int, int]
@@ -40,7 +44,7 @@ class ScoreSource:
     score: str
     repeats: int
     seed: int
-    thresholds: tuple[float, float] | None
+    nominal: dict | None  # {group, statistics, mean [2], cov [2, 2], threshold, frames}
 
 
 def available_measures(estimator: InformationEstimator) -> list[str]:
@@ -70,9 +74,11 @@ def score_source(info: Path, autoencoders, grid: tuple[int, int], repeats: int, 
         if kinds != SENSORS or any(sensor.radar is not None for sensor in monitor.sensors):
             raise UserError(f"{info}: the vehicle runtime scores the sensors {', '.join(SENSORS)} (all radars in one map); "
                             f"this monitor uses {monitor.names}")
-        thresholds = monitor.thresholds if np.isfinite(monitor.thresholds).all() else None  # an uncalibrated monitor
-        return ScoreSource(monitor.estimator, (monitor.cell, monitor.cell), monitor.null_latents, monitor.score,
-                           monitor.mc_repeats, monitor.seed, thresholds)  # fmt: skip
+        groups = monitor.calibration.get("groups", {})
+        group = GROUP if GROUP in groups else FALLBACK
+        nominal = {"group": group, "statistics": list(STATISTICS), **groups[group]} if group in groups else None
+        return ScoreSource(monitor.estimator, (monitor.cell, monitor.cell), monitor.null_latents, "o_information",
+                           monitor.mc_repeats, monitor.seed, nominal)  # fmt: skip
     estimator = InformationEstimator.load(info)
     measures = available_measures(estimator)
     return ScoreSource(estimator, grid, null_latents(autoencoders), "o_information" if "o_information" in measures else "tc",
@@ -147,7 +153,7 @@ def redundancy_section(source: ScoreSource, latent_channels: int, grid: tuple[in
         "divergences": divergences,
         "measures": combinations,
         "score": source.score,
-        "thresholds": list(source.thresholds) if source.thresholds is not None else None,
+        "nominal": source.nominal,
         "repeats": source.repeats,
         "seed": source.seed,
         "draws_file": DRAWS_FILE,

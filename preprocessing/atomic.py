@@ -48,6 +48,7 @@ def atomic_directory(path: str | Path, overwrite: bool = False) -> Iterator[Path
         raise FileExistsError(f"{path} already exists")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial"))
+    os.chmod(tmp, 0o755)  # mkdtemp creates 0700; outputs are meant to be shared
     try:
         yield tmp
     except BaseException:

@@ -79,15 +79,18 @@ def test_default_settings_come_from_the_model(pipelines):
     assert a.seconds["per_step"] * 3 == pytest.approx(a.seconds["denoise"])  # ⌊6 · 0.5⌋ steps
 
 
-def monitor_export(deploy_models, folder, cell: int = 2, thresholds=(-1.0, 1.0)):
+NOMINAL = {"frames": 5, "mean": [0.5, 2.0], "cov": [[1.0, 0.2], [0.2, 4.0]], "threshold": 3.0}
+
+
+def monitor_export(deploy_models, folder, cell: int = 2):
     """A copy of the export whose redundancy score comes from a monitor folder (the fixture's estimator)."""
     autoencoders = load_autoencoders(deploy_models.mld / "autoencoders")
     sensors = tuple(Sensor(name, name) for name in ("camera", "radar", "lidar"))
     extractor = DescriptorExtractor(autoencoders, sensors, cell)
-    nulls = {kind: extractor.null_latent(kind, shape) for kind, shape in (("camera", (3, 32, 48)), ("radar", (4, 32, 48)), ("lidar", (3, 32, 48)))}
-    estimator = InformationEstimator.load(deploy_models.info)
-    estimator.measures = ("o_information", "o_gradient")  # what Monitor.score_frames asks (random weights anyway)
-    monitor = Monitor(sensors, cell, "o_information", 3, 5, estimator, nulls, thresholds)
+    shapes = {"camera": (3, 32, 48), "radar": (4, 32, 48), "lidar": (3, 32, 48)}
+    nulls = {kind: extractor.null_latent(kind, shape) for kind, shape in shapes.items()}
+    monitor = Monitor(sensors=sensors, cell=cell, mc_repeats=3, seed=5, estimator=InformationEstimator.load(deploy_models.info),
+                      null_latents=nulls, calibration={"false_alarm": 0.05, "groups": {"all": NOMINAL}})  # fmt: skip
     source = score_source(monitor.save(folder / "monitor"), autoencoders, (4, 6), 16, 0)
     models = folder / "onnx"
     shutil.copytree(deploy_models.onnx, models)
@@ -98,7 +101,7 @@ def monitor_export(deploy_models, folder, cell: int = 2, thresholds=(-1.0, 1.0))
     return monitor, extractor, models
 
 
-def test_redundancy_score_is_the_monitors_score(deploy_models, pipelines, tmp_path):
+def test_redundancy_statistics_are_the_monitors(deploy_models, pipelines, tmp_path):
     _, onnx_enhancer, _ = pipelines
     monitor, extractor, models = monitor_export(deploy_models, tmp_path)
     score = RedundancyScore(Graphs(load_manifest(models)))
@@ -106,12 +109,14 @@ def test_redundancy_score_is_the_monitors_score(deploy_models, pipelines, tmp_pa
     result = onnx_enhancer.enhance(inputs, seed=0)
     assert score.descriptors(result.latents).shape == (6, 12)  # 2×3 cells of 3 sensors × 4 channels
     maps = SensorMaps(camera=inputs["night"][0], lidar=inputs["lidar"][0], radar=inputs["radar"][0], radars=np.zeros((0, 4, 32, 48)))
-    expected, _ = monitor.score_frames(FrameDescriptors([{}], extractor([maps]), {}))
+    (omega, s_information), = monitor.statistics(FrameDescriptors([{}], extractor([maps]), {}))
     values = score.score(result.latents)
-    assert values["score"] == pytest.approx(expected[0], rel=1e-3)  # float32 noise of two backends
-    assert values["o_information"] == pytest.approx(values["tc"] - values["dtc"])
-    assert values["in_band"] == (-1.0 <= values["score"] <= 1.0) and values["thresholds"] == [-1.0, 1.0]
-    assert abs(values["tc"]) > 1e-3  # random weights: a non-degenerate comparison
+    assert values["o_information"] == pytest.approx(omega, rel=1e-3)  # float32 noise of two backends
+    assert values["s_information"] == pytest.approx(s_information, rel=1e-3)
+    assert values["o_information"] == pytest.approx(values["tc"] - values["dtc"]) and abs(values["tc"]) > 1e-3
+    delta = np.array([omega, s_information]) - NOMINAL["mean"]
+    assert values["distance"] == pytest.approx(delta @ np.linalg.inv(NOMINAL["cov"]) @ delta, rel=1e-2)
+    assert values["in_band"] == (values["distance"] <= NOMINAL["threshold"])
 
 
 def test_a_dead_sensor_has_the_zero_descriptor(deploy_models, pipelines, tmp_path):
@@ -130,9 +135,10 @@ def test_a_bare_estimator_scores_one_whole_frame_cell(pipelines):
     _, onnx_enhancer, graphs = pipelines
     score = RedundancyScore(graphs)
     spec = graphs.manifest.data["redundancy"]
-    assert spec["window"] == [4, 6] and spec["cells"] == 1 and spec["repeats"] == 16 and spec["thresholds"] is None
+    assert spec["window"] == [4, 6] and spec["cells"] == 1 and spec["repeats"] == 16 and spec["nominal"] is None
     latents = onnx_enhancer.enhance({k: v.numpy() for k, v in frames(1, ("night", "radar", "lidar")).items()}, seed=0).latents
     np.testing.assert_allclose(score.descriptors(latents)[0, :4],
                                (latents["night"][0] - score.null["camera"]).mean(axis=(1, 2)), rtol=1e-5)
     values = score.score(latents)
-    assert values["in_band"] is None and np.isfinite(values["score"]) and values["measure"] == "o_information"
+    assert values["in_band"] is None and values["distance"] is None
+    assert np.isfinite(values["score"]) and values["measure"] == "o_information"

@@ -10,7 +10,9 @@ The numpy mirror of ``fusion.redundancy`` (descriptors) and ``fusion.information
   exporter, identical to the monitor's seeded draws) and denoised in every configuration K the
   measures read, as one batch of K·R·P rows. Roles: 0 clean (τ = 0), 1 diffused (τ = t), 2 absent (τ = T).
 - KL integrand = w · Σ_i ‖ε̂_left(i)[i] − ε̂_right(i)[i]‖² (w = Z/2 of the VP schedule); a measure is
-  Σ coef · KL (Ω = TC − DTC); the frame's value is its mean over the R × P (draw, cell) pairs.
+  Σ coef · KL (Ω = TC − DTC, S = TC + DTC); the frame's value is its mean over the R × P (draw, cell) pairs.
+- with a monitor's nominal band: the squared Mahalanobis distance of the frame's (Ω, S) from the
+  nominal mean, and whether it stays within the monitor's threshold (``in_band``).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class RedundancyScore:
         self.divergences = spec["divergences"]  # {name: [[i, left index, right index], ...]}
         self.measures = spec["measures"]  # {name: [[coef, divergence name], ...]}
         self.score_name = spec["score"]
-        self.thresholds = spec["thresholds"]
+        self.nominal = spec["nominal"]
         with np.load(manifest.folder / spec["draws_file"], allow_pickle=False) as stored:
             draws = {name: stored[name] for name in stored.files}
         self.t, self.alpha, self.sigma = (draws[k][..., None] for k in ("t", "alpha", "sigma"))  # [R, P, 1]
@@ -90,9 +92,15 @@ class RedundancyScore:
         return {name: sum(coef * kl[divergence] for coef, divergence in combination)
                 for name, combination in self.measures.items()}
 
+    def band(self, values: dict[str, float]) -> dict:
+        """Distance of the frame's (Ω, S) from the monitor's nominal, or nulls without a monitor."""
+        if self.nominal is None:
+            return {"distance": None, "in_band": None}
+        delta = np.array([values[name] for name in self.nominal["statistics"]]) - np.asarray(self.nominal["mean"])
+        distance = float(delta @ np.linalg.solve(np.asarray(self.nominal["cov"]), delta))
+        return {"distance": distance, "in_band": distance <= self.nominal["threshold"]}
+
     def score(self, latents: dict[str, np.ndarray]) -> dict:
-        """Per-frame values of every measure (nats), the score, and whether it lies in the nominal band."""
+        """Per-frame values of every measure (nats), the score, and where it lies against the nominal band."""
         values = {name: float(v.mean()) for name, v in self.integrands(self.descriptors(latents)).items()}
-        score = values[self.score_name]
-        in_band = None if self.thresholds is None else bool(self.thresholds[0] <= score <= self.thresholds[1])
-        return {**values, "measure": self.score_name, "score": score, "thresholds": self.thresholds, "in_band": in_band}
+        return {**values, "measure": self.score_name, "score": values[self.score_name], **self.band(values)}
