@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FAULTS = ("camera_blackout", "camera_overexposure", "lidar_dropout", "lidar_dropout:fraction=0.5", "radar_ghosts",
           "extrinsic_drift:sensor=lidar,yaw=3", "extrinsic_drift:sensor=camera,pitch=2")  # fmt: skip
 TARGETS = {"camera_blackout": 0.90, "lidar_dropout": 0.90}
-console = Console()
+console = Console(width=120)
 
 
 def stage(name: str, done: bool) -> float:
@@ -77,8 +77,8 @@ def alternate_scenes(records: list[dict]) -> tuple[list[dict], list[dict]]:
 
 
 def cached(work: Path, name: str, make) -> FrameDescriptors:
-    stem = work / "descriptors" / name.replace(":", "_").replace(",", "_").replace("=", "-")
-    if stem.with_suffix(".json").exists():
+    stem = work / "descriptors" / name
+    if FrameDescriptors.exists(stem):
         return FrameDescriptors.load(stem)
     descriptors = make()
     descriptors.save(stem)
@@ -121,8 +121,9 @@ def main() -> None:
         console.print(f"fitted and calibrated in {time.perf_counter() - start:.0f} s")
 
     table = Table(title=f"online monitor on {len(held_out)} held-out frames ({len({r['scene_name'] for r in held_out})} scenes)")
-    for column in ("condition", "frames", "day flagged", "night flagged", "all flagged", "target"):
-        table.add_column(column, justify="right" if column != "condition" else "left")
+    table.add_column("condition", no_wrap=True, min_width=36)
+    for column in ("frames", "day flagged", "night flagged", "all flagged", "target"):
+        table.add_column(column, justify="right")
     for label in ("nominal", *FAULTS):
         fault = None if label == "nominal" else parse_fault(label)
         condition = ConditionConfig(name=label, scenes="all", faults=(fault,) if fault else ())

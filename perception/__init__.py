@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import importlib
 
-_PUBLIC = {"Autoencoders": "perception.bundle", "load_autoencoders": "perception.bundle", "ModalityAutoencoder": "perception.model"}
+_PUBLIC = {
+    "Autoencoders": "perception.bundle",
+    "load_autoencoders": "perception.bundle",
+    "ModalityAutoencoder": "perception.model",
+}
 
 __all__ = sorted(_PUBLIC)
 

@@ -88,12 +88,12 @@ def save_checkpoint(
     optimizer_flat, optimizer_meta = optimizer_tensors(optimizer)
     state = {"step": step, "optimizer": optimizer_meta, **metadata}
     with atomic_directory(path, overwrite=True) as tmp:
-        (tmp / "vae_config.json").write_text(json.dumps(dict(vae.config), indent=2))
+        (tmp / "vae_config.json").write_text(vae.to_json_string())
         save_file({k: v.detach().cpu().contiguous() for k, v in vae.state_dict().items()}, str(tmp / "vae.safetensors"))
         save_file(optimizer_flat, str(tmp / "optimizer.safetensors"))
         if ema is not None:
             names = [name for name, _ in vae.named_parameters()]
-            shadow = {name: p.detach().cpu().contiguous() for name, p in zip(names, ema.shadow_params)}
+            shadow = {name: p.detach().cpu().contiguous() for name, p in zip(names, ema.shadow_params, strict=True)}
             save_file(shadow, str(tmp / "ema.safetensors"))
             state["ema"] = {k: v for k, v in ema.state_dict().items() if k != "shadow_params"}
         (tmp / "state.json").write_text(json.dumps(state, indent=2))
@@ -111,15 +111,16 @@ def checkpoint_vae(checkpoint: Checkpoint) -> AutoencoderKL:
 
 
 def restore_training_state(checkpoint: Checkpoint, optimizer: torch.optim.Optimizer, ema: EMAModel | None, vae) -> None:
-    """Load optimizer moments and EMA shadow weights (the weights themselves come from ``load_vae``)."""
+    """Load optimizer moments and EMA shadow weights (the weights themselves come from ``checkpoint_vae``)."""
     if (ema is not None) != ("ema" in checkpoint.state):
-        raise UserError(f"{checkpoint.path}: EMA was {'on' if 'ema' in checkpoint.state else 'off'} in this run; "
-                        "keep train.ema_decay as it was to resume")
+        raise UserError(
+            f"{checkpoint.path}: EMA was {'on' if 'ema' in checkpoint.state else 'off'} in this run; "
+            "keep train.ema_decay as it was to resume"
+        )
     tensors = load_file(str(checkpoint.path / "optimizer.safetensors"))
     optimizer.load_state_dict(optimizer_state_dict(tensors, checkpoint.state["optimizer"]))
     if ema is not None:
         shadow = load_file(str(checkpoint.path / "ema.safetensors"))
         device = next(vae.parameters()).device
-        ema.load_state_dict(
-            {**checkpoint.state["ema"], "shadow_params": [shadow[name].to(device) for name, _ in vae.named_parameters()]}
-        )
+        shadow_params = [shadow[name].to(device) for name, _ in vae.named_parameters()]
+        ema.load_state_dict({**checkpoint.state["ema"], "shadow_params": shadow_params})

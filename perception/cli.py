@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -56,12 +55,14 @@ def train_ae(
     config: Path = typer.Option(..., "--config", help="YAML config, e.g. configs/autoencoder_demo.yaml"),
     data: Path = typer.Option(..., "--data", help="shard directory written by `nightfusion ingest`"),
     out: Path = typer.Option(..., "--out", help="output directory: <out>/camera, <out>/lidar, <out>/radar"),
-    modality: Optional[list[str]] = typer.Option(
+    modality: list[str] | None = typer.Option(
         None, "--modality", help="camera, lidar or radar (repeatable); default: all three"
     ),
     resume: bool = typer.Option(False, "--resume", help="continue from the newest checkpoint under <out>/checkpoints"),
-    pretrained: Optional[Path] = typer.Option(
-        None, "--pretrained", help="diffusers AutoencoderKL folder (or SD pipeline with vae/) to fine-tune the camera AE from"
+    pretrained: Path | None = typer.Option(
+        None,
+        "--pretrained",
+        help="diffusers AutoencoderKL folder (or SD pipeline with vae/) to fine-tune the camera AE from",
     ),
 ) -> None:
     """Train the per-modality autoencoders (camera for day+night, LiDAR, radar) with normalised latents."""

@@ -64,7 +64,9 @@ class SparseMapConfig(StrictModel):
 
     channels: tuple[ChannelRange, ...]
     mask_weight: float = Field(1.0, ge=0, description="weight of the validity-mask BCE next to the masked value loss")
-    mask_pos_weight: float = Field(1.0, gt=0, description="BCE weight of valid pixels (sparse maps: >1 counters class imbalance)")
+    mask_pos_weight: float = Field(
+        1.0, gt=0, description="BCE weight of valid pixels (sparse maps: >1 counters class imbalance)"
+    )
     densify: int = Field(
         1, ge=1, description="odd window of the masked-mean fill of empty pixels in the encoder input (1: none)"
     )
@@ -82,7 +84,9 @@ class TrainConfig(StrictModel):
     learning_rate: float = Field(1e-4, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     warmup_steps: int = Field(0, ge=0)
-    lr_schedule: Literal["constant", "cosine"] = Field("constant", description="after warm-up; cosine decays to 0 at `steps`")
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="after warm-up; cosine decays to 0 at `steps`"
+    )
     grad_clip: float = Field(1.0, gt=0)
     ema_decay: float | None = Field(None, ge=0, lt=1, description="EMA of weights; null disables EMA")
     checkpoint_every: int = Field(100, ge=1)

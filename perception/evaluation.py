@@ -31,7 +31,9 @@ def measure_normalizer(
 
 
 @torch.no_grad()
-def validate(model: ModalityAutoencoder, loader: DataLoader | None, batches: int, device, latents: bool = False) -> dict:
+def validate(
+    model: ModalityAutoencoder, loader: DataLoader | None, batches: int, device, latents: bool = False
+) -> dict:
     """Metrics over up to ``batches`` batches: loss, camera PSNR/SSIM per view or sparse MAE/mask F1,
     and with ``latents`` the mean and std of the normalised latents. Empty without a loader."""
     if loader is None:

@@ -36,9 +36,11 @@ def to_unit_images(x: torch.Tensor) -> np.ndarray:
     return ((x.detach().cpu().double().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).numpy()
 
 
-def add_image_quality(acc: MetricAccumulator, prefix: str, reference: torch.Tensor, reconstruction: torch.Tensor) -> None:
+def add_image_quality(
+    acc: MetricAccumulator, prefix: str, reference: torch.Tensor, reconstruction: torch.Tensor
+) -> None:
     """PSNR (dB) and SSIM of each reconstructed frame; both tensors [B, 3, H, W] in [-1, 1]."""
-    for ref, rec in zip(to_unit_images(reference), to_unit_images(reconstruction)):
+    for ref, rec in zip(to_unit_images(reference), to_unit_images(reconstruction), strict=True):
         acc.add(f"{prefix}psnr", peak_signal_noise_ratio(ref, rec, data_range=1.0), 1)
         acc.add(f"{prefix}ssim", structural_similarity(ref, rec, data_range=1.0, channel_axis=-1), 1)
 

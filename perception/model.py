@@ -134,7 +134,7 @@ class ModalityAutoencoder(nn.Module):
         (path / "perception.json").write_text(json.dumps(spec, indent=2))
 
     @classmethod
-    def from_pretrained(cls, path: str | Path) -> "ModalityAutoencoder":
+    def from_pretrained(cls, path: str | Path) -> ModalityAutoencoder:
         path = Path(path)
         spec_path = path / "perception.json"
         if not spec_path.is_file():

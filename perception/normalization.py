@@ -60,7 +60,7 @@ class LatentNormalizer(nn.Module):
         self.register_buffer("std", std.clone())
 
     @classmethod
-    def identity(cls, channels: int) -> "LatentNormalizer":
+    def identity(cls, channels: int) -> LatentNormalizer:
         return cls(torch.zeros(channels, 1, 1), torch.ones(channels, 1, 1))
 
     def normalize(self, z: torch.Tensor) -> torch.Tensor:
@@ -82,6 +82,6 @@ class LatentNormalizer(nn.Module):
         save_file({"mean": self.mean.contiguous(), "std": self.std.contiguous()}, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> "LatentNormalizer":
+    def load(cls, path: Path) -> LatentNormalizer:
         tensors = load_file(str(path))
         return cls(tensors["mean"], tensors["std"])

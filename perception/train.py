@@ -1,7 +1,8 @@
 """Training of one modality autoencoder (thesis Eq. 3.6: each AE alone on its reconstruction loss).
 
-Loop: AdamW with linear warm-up, gradient clipping, optional EMA of the weights (diffusers
-``EMAModel``), ``accelerate.Accelerator`` so the same code runs on one CPU or several devices.
+Loop: AdamW with linear warm-up then a constant or cosine learning rate, gradient clipping, optional
+EMA of the weights (diffusers ``EMAModel``), ``accelerate.Accelerator`` so the same code runs on one
+CPU or several devices.
 Data order is a pure function of (seed, epoch) — accelerate's seedable sampler — so a resumed run
 sees the batches the killed run would have seen and ends with the same weights.
 
@@ -21,9 +22,9 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import torch
 from accelerate import Accelerator
@@ -175,7 +176,9 @@ class TrainingRun:
 
     def save_checkpoint(self, root: Path) -> None:
         metadata = {**self.metadata, "history": self.history}
-        save_checkpoint(root, self.step, self.core.vae, self.optimizer, self.ema, metadata, self.settings.keep_checkpoints)
+        save_checkpoint(
+            root, self.step, self.core.vae, self.optimizer, self.ema, metadata, self.settings.keep_checkpoints
+        )
 
     def finalize(self) -> None:
         """Keep the EMA weights and measure the latent normalisation on training batches."""
@@ -184,7 +187,9 @@ class TrainingRun:
         self.core.eval()
         tc, norm = self.settings, self.config.normalization
         loader = make_loader(self.train_set, tc.batch_size, tc.num_workers, shuffle=True, seed=tc.seed)
-        self.core.normalizer = measure_normalizer(self.core, loader, norm.batches, norm.per, norm.eps, self.accelerator.device)
+        self.core.normalizer = measure_normalizer(
+            self.core, loader, norm.batches, norm.per, norm.eps, self.accelerator.device
+        )
 
 
 def train_autoencoder(
@@ -207,7 +212,9 @@ def train_autoencoder(
     if resume and model_dir.is_dir() and checkpoint is not None and checkpoint.step >= tc.steps:
         return json.loads((model_dir / "metrics.json").read_text())
     if len(train_set) < tc.batch_size:
-        raise UserError(f"{name}: the training split has {len(train_set)} samples, fewer than batch_size {tc.batch_size}")
+        raise UserError(
+            f"{name}: the training split has {len(train_set)} samples, fewer than batch_size {tc.batch_size}"
+        )
 
     run = TrainingRun(name, config, train_set, val_set, checkpoint, pretrained)
     main_process = run.accelerator.is_main_process
@@ -222,7 +229,9 @@ def train_autoencoder(
             if main_process and run.step % tc.validate_every == 0 and run.step < tc.steps:  # the last one: below
                 with run.ema_weights():
                     metrics = run.validate()
-                progress.console.print(f"{name} step {run.step}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+                progress.console.print(
+                    f"{name} step {run.step}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+                )
             if main_process and (run.step % tc.checkpoint_every == 0 or run.step == tc.steps):
                 run.save_checkpoint(checkpoint_root)
             run.accelerator.wait_for_everyone()

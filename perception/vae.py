@@ -49,5 +49,5 @@ def load_vae(path: Path) -> AutoencoderKL:
         raise UserError(f"no diffusers AutoencoderKL folder at {path} (expected config.json, or vae/config.json)")
     try:
         return AutoencoderKL.from_pretrained(path, use_safetensors=True)
-    except (OSError, ValueError, EnvironmentError) as error:
+    except (OSError, ValueError) as error:
         raise UserError(f"cannot load AutoencoderKL from {path}: {error}") from None

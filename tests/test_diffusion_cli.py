@@ -36,3 +36,12 @@ def test_missing_model_folder_is_a_user_error(tmp_path):
     result = runner.invoke(app, ["enhance", "--model", str(tmp_path), "--night", "x.png", "--out", str(tmp_path / "o.png")])
     assert isinstance(result.exception, UserError)
     assert "config.json" in str(result.exception)
+
+
+def test_enhancement_inputs_are_validated(tmp_path):
+    from fusion.diffusion.frames import enhancement_frames
+
+    with pytest.raises(UserError, match="go together"):
+        enhancement_frames((64, 112), sample="abc")
+    with pytest.raises(UserError, match="--night IMG or --sample"):
+        enhancement_frames((64, 112), lidar=tmp_path / "lidar.npy")

@@ -12,9 +12,11 @@ from deploy.cli import app, main
 from tests.fixtures.autoencoders import TINY_CONFIG
 
 
-def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    """Run the real entry point (UserError → one red line, exit 2); returns (exit code, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["nightfusion", *args])
+def train_ae(monkeypatch, capsys, **options) -> tuple[int, str]:
+    """Run ``nightfusion train-ae --KEY VALUE …`` through the real entry point (UserError → one line on
+    stderr, exit 2); returns (exit code, stderr)."""
+    arguments = [part for key, value in options.items() for part in (f"--{key}", str(value))]
+    monkeypatch.setattr(sys, "argv", ["nightfusion", "train-ae", *arguments])
     with pytest.raises(SystemExit) as exit_info:
         main()
     return exit_info.value.code, capsys.readouterr().err
@@ -40,29 +42,26 @@ def test_bad_config_is_a_one_line_error_naming_file_and_field(monkeypatch, capsy
     edit(config)
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
-    code, err = run_main(monkeypatch, capsys, "train-ae", "--config", str(path), "--data", str(tmp_path), "--out", str(tmp_path / "o"))
+    code, err = train_ae(monkeypatch, capsys, config=path, data=tmp_path, out=tmp_path / "o")
     assert code == 2 and err.count("\n") == 1
     assert str(path) in err and message in err
     assert not (tmp_path / "o").exists()
 
 
 def test_bad_arguments_are_one_line_errors(monkeypatch, capsys, tmp_path):
-    common = ["train-ae", "--config", str(TINY_CONFIG), "--out", str(tmp_path / "o")]
-    code, err = run_main(monkeypatch, capsys, *common, "--data", str(tmp_path / "missing"))
+    common = {"config": TINY_CONFIG, "out": tmp_path / "o"}
+    code, err = train_ae(monkeypatch, capsys, **common, data=tmp_path / "missing")
     assert code == 2 and str(tmp_path / "missing") in err
-    code, err = run_main(monkeypatch, capsys, *common, "--data", str(tmp_path), "--modality", "thermal")
+    code, err = train_ae(monkeypatch, capsys, **common, data=tmp_path, modality="thermal")
     assert code == 2 and "--modality thermal" in err
-    code, err = run_main(monkeypatch, capsys, *common, "--data", str(tmp_path), "--modality", "lidar", "--pretrained", str(tmp_path))
+    code, err = train_ae(monkeypatch, capsys, **common, data=tmp_path, modality="lidar", pretrained=tmp_path)
     assert code == 2 and "--pretrained" in err
-    code, err = run_main(monkeypatch, capsys, "train-ae", "--config", str(tmp_path / "none.yaml"), "--data", str(tmp_path), "--out", str(tmp_path / "o"))
+    code, err = train_ae(monkeypatch, capsys, config=tmp_path / "none.yaml", data=tmp_path, out=tmp_path / "o")
     assert code == 2 and "config file not found" in err
     assert not (tmp_path / "o").exists()
 
 
 def test_existing_output_needs_resume(monkeypatch, capsys, tmp_path, shards):
     (tmp_path / "o" / "lidar").mkdir(parents=True)
-    code, err = run_main(
-        monkeypatch, capsys, "train-ae", "--config", str(TINY_CONFIG), "--data", str(shards), "--out", str(tmp_path / "o"),
-        "--modality", "lidar",
-    )  # fmt: skip
+    code, err = train_ae(monkeypatch, capsys, config=TINY_CONFIG, data=shards, out=tmp_path / "o", modality="lidar")
     assert code == 2 and "--resume" in err

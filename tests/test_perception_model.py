@@ -1,4 +1,4 @@
-"""Model folders and the modality API on randomly initialised tiny autoencoders (no training needed)."""
+"""Model folders, the modality API and pretrained loading, on tiny randomly initialised autoencoders."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ import pickle
 import pytest
 import torch
 from diffusers import AutoencoderKL
+from rich.console import Console
 
 from perception import load_autoencoders
-from perception.config import AutoencodersConfig, ArchitectureConfig
+from perception.config import ArchitectureConfig, AutoencodersConfig
 from perception.model import ModalityAutoencoder
 from perception.normalization import LatentNormalizer
-from perception.train import initial_model
+from perception.train import initial_model, train_autoencoder
 from perception.vae import build_vae, load_vae
 from preprocessing.config import load_config
+from preprocessing.dataset import ShardDataset
 from preprocessing.errors import UserError
 from tests.fixtures.autoencoders import TINY_CONFIG
 
@@ -39,7 +41,9 @@ def modality_input(name: str, batch: int = 2, seed: int = 0) -> torch.Tensor:
 
 def with_random_normalizer(model: ModalityAutoencoder, seed: int) -> ModalityAutoencoder:
     g = torch.Generator().manual_seed(seed)
-    model.normalizer = LatentNormalizer(torch.randn(4, H // 8, W // 8, generator=g), torch.rand(4, H // 8, W // 8, generator=g) + 0.5)
+    model.normalizer = LatentNormalizer(
+        torch.randn(4, H // 8, W // 8, generator=g), torch.rand(4, H // 8, W // 8, generator=g) + 0.5
+    )
     return model.eval()
 
 
@@ -48,7 +52,9 @@ def saved(config, tmp_path_factory):
     """Random tiny AEs (with non-trivial normalisation) saved with save_pretrained."""
     torch.manual_seed(0)
     root = tmp_path_factory.mktemp("perception_models")
-    models = {name: with_random_normalizer(initial_model(name, config, None), seed) for seed, name in enumerate(CHANNELS)}
+    models = {
+        name: with_random_normalizer(initial_model(name, config, None), seed) for seed, name in enumerate(CHANNELS)
+    }
     for name, model in models.items():
         model.save_pretrained(root / name)
     return root, models
@@ -140,7 +146,9 @@ def test_missing_folders_are_user_errors(tmp_path):
 def small_sd_like_vae(seed: int) -> AutoencoderKL:
     """An RGB AutoencoderKL with an architecture unlike the tiny config's (as a downloaded SD VAE would be)."""
     torch.manual_seed(seed)
-    return build_vae(ArchitectureConfig(block_out_channels=(8, 16, 16, 16), layers_per_block=1, norm_num_groups=4), 3, 3)
+    return build_vae(
+        ArchitectureConfig(block_out_channels=(8, 16, 16, 16), layers_per_block=1, norm_num_groups=4), 3, 3
+    )
 
 
 @pytest.mark.parametrize("layout", ["vae_folder", "pipeline_folder"])
@@ -156,6 +164,33 @@ def test_pretrained_diffusers_folder_initialises_the_camera_autoencoder(config, 
     x = modality_input("camera")
     with torch.no_grad():
         assert torch.equal(model.raw_latent(x), reference.encode(x).latent_dist.mode())
+
+
+def camera_training(config: AutoencodersConfig, **changes) -> AutoencodersConfig:
+    train = config.camera.train.model_copy(update=changes)
+    return config.model_copy(update={"camera": config.camera.model_copy(update={"train": train})})
+
+
+def test_fine_tuning_a_pretrained_folder_keeps_its_weights_close_and_resumes_without_it(config, shards, tmp_path):
+    reference = small_sd_like_vae(seed=5)
+    reference.save_pretrained(tmp_path / "sd", safe_serialization=True)
+    short = camera_training(config, steps=2, learning_rate=1e-4, checkpoint_every=2)
+    longer = camera_training(config, steps=4, learning_rate=1e-4, checkpoint_every=2)
+    train_set, val_set = ShardDataset(shards, "train"), ShardDataset(shards, "val")
+    quiet = Console(quiet=True)
+    train_autoencoder("camera", short, train_set, val_set, tmp_path / "out", pretrained=tmp_path / "sd", console=quiet)
+    tuned = ModalityAutoencoder.from_pretrained(tmp_path / "out" / "camera").vae
+    assert tuple(tuned.config.block_out_channels) == (8, 16, 16, 16)  # the folder's architecture, not the YAML's
+
+    def distance(vae: AutoencoderKL) -> float:
+        weights = vae.state_dict()
+        return sum((weights[k] - v).square().sum().item() for k, v in reference.state_dict().items()) ** 0.5
+
+    assert distance(tuned) < 0.1 * distance(small_sd_like_vae(seed=6))
+    metrics = train_autoencoder("camera", longer, train_set, val_set, tmp_path / "out", resume=True, console=quiet)
+    assert metrics["resumed_from"] == 2 and metrics["step"] == 4
+    resumed = ModalityAutoencoder.from_pretrained(tmp_path / "out" / "camera").vae
+    assert tuple(resumed.config.block_out_channels) == (8, 16, 16, 16)
 
 
 def test_pretrained_folder_errors(config, tmp_path):

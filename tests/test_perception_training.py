@@ -88,21 +88,23 @@ def test_normalised_latents_are_standardised_on_held_out_frames(autoencoders, sh
 
 def test_resumed_training_ends_with_the_weights_of_an_uninterrupted_run(shards, tmp_path):
     train_set, val_set = splits(shards)
-    quiet = Console(quiet=True)
     settings = {"checkpoint_every": 2, "ema_decay": 0.9, "batch_size": 3, "validate_every": 2}
-    full = train_autoencoder("lidar", tiny_config(steps=5, **settings), train_set, val_set, tmp_path / "a", console=quiet)
-    # an interrupted run: its newest checkpoint is mid-epoch (8 samples / batch 3 → 2 steps per epoch)
-    train_autoencoder("lidar", tiny_config(steps=3, **settings), train_set, val_set, tmp_path / "b", console=quiet)
+
+    def run(steps: int, out: Path, resume: bool = False) -> dict:
+        config = tiny_config(steps=steps, **settings)
+        return train_autoencoder("lidar", config, train_set, val_set, out, resume=resume, console=Console(quiet=True))
+
+    full = run(5, tmp_path / "a")
+    run(3, tmp_path / "b")  # interrupted: the newest checkpoint is mid-epoch (8 samples / batch 3 → 2 steps/epoch)
     with pytest.raises(UserError, match="--resume"):
-        train_autoencoder("lidar", tiny_config(steps=5, **settings), train_set, val_set, tmp_path / "b", console=quiet)
-    resumed = train_autoencoder(
-        "lidar", tiny_config(steps=5, **settings), train_set, val_set, tmp_path / "b", resume=True, console=quiet
-    )
+        run(5, tmp_path / "b")
+    resumed = run(5, tmp_path / "b", resume=True)
     assert resumed["resumed_from"] == 3
     assert resumed["train_loss"] == pytest.approx(full["train_loss"], rel=1e-5)
     a, b = model_weights(tmp_path / "a" / "lidar"), model_weights(tmp_path / "b" / "lidar")
     assert all(torch.allclose(a[key], b[key], atol=1e-6) for key in a)
-    assert [p.name for p in checkpoint_dirs(tmp_path / "b" / "checkpoints" / "lidar")] == ["step_00000004", "step_00000005"]
+    kept = [path.name for path in checkpoint_dirs(tmp_path / "b" / "checkpoints" / "lidar")]
+    assert kept == ["step_00000004", "step_00000005"]
 
 
 @pytest.mark.slow
@@ -114,7 +116,9 @@ def test_killed_training_resumes_from_its_checkpoint(shards, tmp_path):
     out = tmp_path / "out"
     command = [sys.executable, "-m", "deploy.cli", "train-ae", "--config", str(config), "--data", str(shards),
                "--out", str(out), "--modality", "lidar"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 600
         while latest_checkpoint(out / "checkpoints" / "lidar") is None:
@@ -126,7 +130,7 @@ def test_killed_training_resumes_from_its_checkpoint(shards, tmp_path):
         process.wait()
     killed_at = latest_checkpoint(out / "checkpoints" / "lidar").step
     assert 2 <= killed_at < 40 and not (out / "lidar").exists()  # no half-written model folder
-    config_model = validate(AutoencodersConfig, data)
-    metrics = train_autoencoders(config_model, shards, out, ("lidar",), resume=True, console=Console(quiet=True))["lidar"]
+    resumed = train_autoencoders(validate(AutoencodersConfig, data), shards, out, ("lidar",), resume=True)
+    metrics = resumed["lidar"]
     assert metrics["resumed_from"] == killed_at and len(metrics["train_loss"]) == 40
     assert load_autoencoders(out).encode("lidar", ShardDataset(shards, "val")[0]["lidar"][None]).shape == (1, 4, 8, 14)

@@ -21,9 +21,6 @@ def test_monitor_folder_describes_itself(redundancy_monitor):
         cov = np.array(group["cov"])
         assert cov.shape == (2, 2) and np.allclose(cov, cov.T) and (np.linalg.eigvalsh(cov) > 0).all()
         assert group["threshold"] > 0
-    # day and night frames have different nominal redundancy: one band for both would be loose
-    day, night = np.array(groups["day"]["mean"]), np.array(groups["night"]["mean"])
-    assert abs(day[1] - night[1]) > 2 * np.sqrt(groups["day"]["cov"][1][1])
     monitor = Monitor.load(redundancy_monitor)
     assert set(monitor.null_latents) == {"camera", "radar", "lidar"}
     assert all(z.shape == (4, 8, 14) for z in monitor.null_latents.values())
@@ -50,9 +47,11 @@ def test_monitor_flags_dead_sensors(redundancy_monitor, redundancy_shards, autoe
     assert faulted["summary"]["rate"] >= 0.7
 
 
-def test_monitor_refuses_other_sensors_and_bad_faults(redundancy_monitor, redundancy_shards, autoencoders, tmp_path):
+def test_monitor_input_errors(redundancy_monitor, redundancy_shards, autoencoders, tmp_path):
     with pytest.raises(UserError, match="no parameter"):
         check_frames(redundancy_shards, autoencoders, redundancy_monitor, None, ["lidar_dropout:beams=3"])
+    with pytest.raises(UserError, match="no frames of night scenes in split 'val'"):
+        check_frames(redundancy_shards, autoencoders, redundancy_monitor, None, [], scenes="night", split="val")
     with pytest.raises(UserError, match="not a redundancy monitor"):
         check_frames(redundancy_shards, autoencoders, tmp_path, None, [])
     assert not (tmp_path / "flags.json").exists()

@@ -38,6 +38,8 @@ def enhancement_frames(
     """Files take precedence over the shard sample; a sample supplies whatever files do not."""
     if (sample is None) != (data is None):
         raise UserError("--sample and --data go together")
+    if night is None and sample is None:
+        raise UserError("give the night frame with --night IMG or --sample TOKEN --data SHARDS")
     frames: dict[str, torch.Tensor] = {}
     if sample is not None:
         item = shard_sample(data, sample)
@@ -49,6 +51,4 @@ def enhancement_frames(
     for name, path in (("lidar", lidar), ("radar", radar)):
         if path is not None:
             frames[name] = read_map(path, MAP_CHANNELS[name], size)[None]
-    if "night" not in frames:
-        raise UserError("give the night frame with --night IMG or --sample TOKEN --data SHARDS")
     return frames

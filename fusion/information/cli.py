@@ -13,6 +13,7 @@ import typer
 from fusion.information.config import EstimatorConfig
 from fusion.information.estimator import InformationEstimator, check_measures
 from fusion.information.measures import DEFAULT_MEASURES, MEASURES
+from fusion.information.variables import as_variables
 from preprocessing.atomic import atomic_write_bytes, atomic_write_json
 from preprocessing.config import load_config, validate
 from preprocessing.errors import UserError
@@ -35,7 +36,8 @@ def load_npz(path: Path) -> tuple[list[str], list[np.ndarray]]:
         (array,) = arrays
         if array.ndim not in (2, 3):
             raise UserError(f"{path}: a single array must be [n, N] or [n, N, d], got shape {array.shape}")
-        return [f"{names[0]}[{i}]" for i in range(array.shape[1])], [array[:, i] for i in range(array.shape[1])]
+        names, arrays = [f"{names[0]}[{i}]" for i in range(array.shape[1])], [array[:, i] for i in range(array.shape[1])]
+    as_variables(arrays, str(path))  # validate before splitting: shapes, dtype, finiteness
     return names, arrays
 
 

@@ -41,13 +41,9 @@ def conditional(i: int, given: Iterable[int], n_vars: int) -> Configuration:
     return tuple(DIFFUSED if j == i else CLEAN if j in given else ABSENT for j in range(n_vars))
 
 
-def diffused(configuration: Configuration) -> tuple[int, ...]:
-    return tuple(i for i, role in enumerate(configuration) if role == DIFFUSED)
-
-
 def tau(roles: torch.Tensor, t: torch.Tensor, horizon: float) -> torch.Tensor:
-    """Multi-time vector τ [B, N] from roles [B, N] (or [N]) and times t [B, 1]."""
-    t = t.expand(roles.shape[0] if roles.dim() == 2 else t.shape[0], roles.shape[-1])
+    """Multi-time vector τ [B, N] from roles [B, N] and times t [B, 1]."""
+    t = t.expand(-1, roles.shape[-1])
     return torch.where(roles == CLEAN, torch.zeros_like(t), torch.where(roles == DIFFUSED, t, torch.full_like(t, horizon)))
 
 

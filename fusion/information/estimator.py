@@ -65,6 +65,8 @@ class InformationEstimator:
             checkpoint_dir: str | Path | None = None, resume: bool = False) -> "InformationEstimator":
         """Train the denoiser on ``data`` for every configuration the ``measures`` need."""
         x, dims = as_variables(data, "training data")
+        if x.shape[0] < 2:
+            raise UserError(f"training data: need at least 2 samples, got {x.shape[0]}")
         measures = check_measures(measures)
         if "o_gradient" in measures and len(dims) < 3:
             raise UserError("o_gradient needs at least 3 variables")

@@ -54,9 +54,6 @@ class InformationResult:
     def __contains__(self, name: str) -> bool:
         return name in self.estimates
 
-    def value(self, name: str):
-        return self.estimates[name].value
-
     def to_json(self) -> dict:
         """Values and uncertainties (no pointwise arrays: see ``pointwise``)."""
         return {

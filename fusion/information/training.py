@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from diffusers.training_utils import EMAModel
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from torch import nn
-from diffusers.training_utils import EMAModel
 
 from fusion.information.config import EstimatorConfig
 from fusion.information.configurations import CLEAN, DIFFUSED, Configuration, per_coordinate, tau
@@ -70,11 +70,10 @@ def noised_inputs(
 
 def denoising_loss(net: nn.Module, x0: torch.Tensor, roles: torch.Tensor, dims: Sequence[int],
                    schedule: VPSchedule, generator: torch.Generator) -> torch.Tensor:
-    """ε-prediction MSE averaged over each sample's denoised coordinates, then over the batch.
+    """Masked ε-prediction MSE: squared errors summed over the denoised coordinates, divided by D.
 
-    Per-sample averaging gives every configuration the same weight whatever the number of
-    coordinates it denoises, so a marginal or conditional (drawn 1/N as often as the joint
-    within its kind) still gets as much training signal per coordinate as the joint.
+    Every denoised coordinate weighs the same whatever its configuration (averaging per sample
+    instead, which up-weights the coordinates of marginals and conditionals, measured no better).
     """
     t = schedule.sample_t((x0.shape[0], 1), generator)
     noise = torch.randn(x0.shape, generator=generator)

@@ -1,6 +1,6 @@
 """Turning user data into the flat float32 layout of the denoiser, with per-coordinate standardisation.
 
-Accepted inputs (n samples, N ≥ 2 variables):
+Accepted inputs (n ≥ 1 samples, N ≥ 2 variables):
 
 - a list of arrays, one per variable, each [n, d_i] (or [n] for a scalar variable);
 - an array [n, N, d] (N variables of equal dimension d);
@@ -46,9 +46,8 @@ def as_variables(data, source: str = "data") -> tuple[np.ndarray, tuple[int, ...
     sizes = {block.shape[0] for block in blocks}
     if len(sizes) != 1:
         raise UserError(f"{source}: variables have different numbers of samples {sorted(sizes)}")
-    n = sizes.pop()
-    if n < 2:
-        raise UserError(f"{source}: need at least 2 samples, got {n}")
+    if sizes.pop() == 0:
+        raise UserError(f"{source}: no samples")
     for i, block in enumerate(blocks):
         if not np.issubdtype(block.dtype, np.number):
             raise UserError(f"{source}: variable {i} is not numeric (dtype {block.dtype})")

@@ -3,7 +3,7 @@
 ``FrameDescriptors`` keeps, for n frames, their identity (key, scene, split, time, night flag) and
 each sensor's descriptors [n, P, C]; ``samples`` flattens them into the estimator's variables
 (one joint sample per frame cell). It is saved as ``<name>.npz`` (arrays, never pickled) plus
-``<name>.json`` (frame identities), so an interrupted report reuses finished conditions.
+``<name>.json`` (frame identities; the JSON is written last and marks the pair complete), so an interrupted report reuses finished conditions.
 """
 
 from __future__ import annotations
@@ -77,13 +77,17 @@ class FrameDescriptors:
     def save(self, stem: Path) -> None:
         buffer = io.BytesIO()
         np.savez(buffer, **{f"values/{k}": v for k, v in self.values.items()}, **{f"activity/{k}": v for k, v in self.activity.items()})
-        atomic_write_bytes(stem.with_suffix(".npz"), buffer.getvalue())
-        atomic_write_json(stem.with_suffix(".json"), {"frames": self.frames, "sensors": list(self.values)})
+        atomic_write_bytes(_with(stem, ".npz"), buffer.getvalue())
+        atomic_write_json(_with(stem, ".json"), {"frames": self.frames, "sensors": list(self.values)})
+
+    @staticmethod
+    def exists(stem: Path) -> bool:
+        return _with(stem, ".json").is_file()
 
     @classmethod
     def load(cls, stem: Path) -> "FrameDescriptors":
-        meta = json.loads(stem.with_suffix(".json").read_text())
-        with np.load(stem.with_suffix(".npz"), allow_pickle=False) as arrays:
+        meta = json.loads(_with(stem, ".json").read_text())
+        with np.load(_with(stem, ".npz"), allow_pickle=False) as arrays:
             return cls(meta["frames"], *({name: arrays[f"{group}/{name}"] for name in meta["sensors"]} for group in ("values", "activity")))
 
 
@@ -120,6 +124,11 @@ def collect(
         values, active = {**base.values, **values}, {**base.activity, **active}
     order = [s.name for s in extractor.sensors]
     return FrameDescriptors(frames, {n: values[n] for n in order}, {n: active[n] for n in order})
+
+
+def _with(stem: Path, suffix: str) -> Path:
+    """``stem`` + suffix, keeping dots in the name (condition names like ``lidar_dropout:fraction=0.5``)."""
+    return stem.parent / f"{stem.name}{suffix}"
 
 
 def _fault_seed(seed: int, condition: str) -> int:

@@ -25,7 +25,7 @@ class FaultConfig(StrictModel):
     """One fault: its kind and keyword parameters of the matching ``fusion.redundancy.faults`` function."""
 
     kind: Literal[tuple(FAULTS)]  # type: ignore[valid-type]
-    params: dict[str, float | str | tuple[float, ...]] = {}
+    params: dict[str, int | float | str | tuple[float, ...]] = {}
 
     @model_validator(mode="after")
     def _known_params(self) -> "FaultConfig":
@@ -113,16 +113,18 @@ class RedundancyConfig(StrictModel):
 
 
 def _text(value) -> str:
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return "/".join(f"{v:g}" for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _value(text: str) -> float | str | tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split("/")) if "/" in text else float(text)
-    except ValueError:
-        return text
+def _value(text: str) -> int | float | str | tuple[float, ...]:
+    for parse in (int, float, lambda t: tuple(float(v) for v in t.split("/"))):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    return text
 
 
 def parse_fault(text: str) -> FaultConfig:

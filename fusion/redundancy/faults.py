@@ -40,9 +40,9 @@ def camera_overexposure(frame: RawFrame, rng: np.random.Generator, gain: float =
     return frame.with_(image=np.rint(255.0 * np.clip(linear, 0.0, 1.0) ** (1 / 2.2)).astype(np.uint8))
 
 
-def lidar_dropout(frame: RawFrame, rng: np.random.Generator, fraction: float = 1.0, beams: int = LIDAR_BEAMS) -> RawFrame:
-    """Remove every point of ``round(fraction · beams)`` randomly chosen beams."""
-    dropped = rng.choice(beams, size=int(round(fraction * beams)), replace=False)
+def lidar_dropout(frame: RawFrame, rng: np.random.Generator, fraction: float = 1.0) -> RawFrame:
+    """Remove every point of ``round(fraction · 32)`` randomly chosen beams (of the HDL-32E's 32)."""
+    dropped = rng.choice(LIDAR_BEAMS, size=int(round(fraction * LIDAR_BEAMS)), replace=False)
     keep = ~np.isin(frame.ring, dropped)
     return frame.with_(lidar=frame.lidar[keep], ring=frame.ring[keep])
 
@@ -57,7 +57,7 @@ def radar_ghosts(
     real = frame.radar.copy()
     real[:, :2] += rng.normal(0.0, position_noise, (len(real), 2))
     real[:, 4:6] += rng.normal(0.0, velocity_noise, (len(real), 2))
-    rows = []
+    rows, ghosts = [], int(ghosts)
     for radar in range(len(frame.radar_chains)):
         distance = rng.uniform(1.0, max_range, ghosts)
         azimuth = np.radians(rng.uniform(-fov_deg / 2, fov_deg / 2, ghosts))

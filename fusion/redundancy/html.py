@@ -81,6 +81,7 @@ def render_html(report: dict) -> str:
         _figure(name, caption, make(report)) for name, (caption, make) in FIGURES.items() if name != "gradient" or with_gradient
     )
     silent = ", ".join(report["silent_sensors"]) or "none"
+    skipped = "".join(f"<li>{escape(name)}: {escape(reason)}</li>" for name, reason in report["skipped_conditions"].items())
     uncertainty = f"std over {len(report['seeds'])} estimator seeds" if len(report["seeds"]) > 1 else "Monte-Carlo standard error (one seed)"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sensor redundancy report</title><style>{STYLE}</style></head>
@@ -94,6 +95,7 @@ Descriptor: normalised latents pooled over {report["descriptor"]["cell"]}×{repo
 <p id="figure-status" class="note">figures not checked (scripts disabled)</p>
 <h2>Measures per condition</h2>
 {_summary_table(report)}
+{f"<p class='note'>Conditions left out:</p><ul>{skipped}</ul>" if skipped else ""}
 <h2>Gradient of O-information per sensor</h2>
 {_gradient_table(report)}
 <h2>Figures</h2>

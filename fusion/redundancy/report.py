@@ -69,7 +69,7 @@ class ConditionData:
 
     def __call__(self, condition: ConditionConfig) -> FrameDescriptors:
         stem = self.folder / (condition.name if condition.faults else f"nominal-{condition.scenes}")
-        if stem.with_suffix(".json").is_file():
+        if FrameDescriptors.exists(stem):
             return FrameDescriptors.load(stem)
         base = self(ConditionConfig(name=f"nominal-{condition.scenes}", scenes=condition.scenes)) if condition.faults else None
         selected = select_records(self.records, condition.scenes)
@@ -104,13 +104,16 @@ def run_report(data: Path, autoencoders: Path, out: Path, config: RedundancyConf
     active = [s.name for s in sensors if s.name not in silent]
     if len(active) < 2:
         raise UserError(f"only {active} deliver data in the {config.reference!r} frames; need 2 sensors or more")
-    blocks = {}
+    blocks, skipped = {}, {}
     for name in [config.reference, *(n for n in conditions if n != config.reference)]:
         path = work / "estimates" / f"{name}.json"
         if path.is_file():
             blocks[name] = json.loads(path.read_text())
             continue
         condition = conditions[name]
+        if not select_records(records, condition.scenes):
+            skipped[name] = f"no frames of {condition.scenes} scenes in {data}"
+            continue
         frames = descriptors(condition)
         block = estimate_condition(frames, active, config, progress)
         targets = sorted({n for f in condition.faults for n in sensors_of_kind(sensors, target_of(*f.spec)) if n in active})
@@ -137,6 +140,7 @@ def run_report(data: Path, autoencoders: Path, out: Path, config: RedundancyConf
         "data": str(data),
         "autoencoders": str(autoencoders),
         "conditions": blocks,
+        "skipped_conditions": skipped,
     }
     atomic_write_json(out / "report.json", report)
     atomic_write_text(out / "report.html", render_html(report))
