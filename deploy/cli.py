@@ -12,6 +12,9 @@ from pathlib import Path
 
 import typer
 
+from deploy.vehicle_cli import app as vehicle_app
+from fusion.cli import app as fusion_app
+from perception.cli import app as perception_app
 from preprocessing.cli import app as preprocessing_app
 from preprocessing.errors import UserError
 
@@ -23,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for stage_app in (preprocessing_app,):
+for stage_app in (preprocessing_app, perception_app, fusion_app, vehicle_app):
     app.registered_commands.extend(stage_app.registered_commands)
 
 

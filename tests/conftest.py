@@ -8,4 +8,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 pytest_plugins = [
     "tests.fixtures.world",
     "tests.fixtures.shards",
+    "tests.fixtures.autoencoders",
+    "tests.fixtures.deploy",
+    "tests.fixtures.redundancy",
 ]

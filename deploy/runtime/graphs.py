@@ -1,0 +1,67 @@
+"""onnxruntime sessions of an export folder, checked against the manifest's input/output signatures.
+
+``Graphs(manifest, precision)`` opens one CPU session per graph; ``graphs.run(name, **inputs)``
+returns the outputs as a dict. A graph whose inputs or outputs differ from what the manifest
+declares (names, ranks, static sizes) belongs to another export and is refused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+
+from deploy.runtime.manifest import Manifest, ModelIntegrityError
+
+
+def session_options(threads: int) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # warnings about unused initialisers etc. are noise on a vehicle log
+    return options
+
+
+def _signature(values) -> list[tuple[str, list]]:
+    return [(value.name, [d if isinstance(d, int) else "batch" for d in value.shape]) for value in values]
+
+
+def check_signature(name: str, session: ort.InferenceSession, declared: dict, source: str) -> None:
+    """Refuse a session whose inputs/outputs differ from the manifest entry of graph ``name``."""
+    for kind, actual in (("inputs", session.get_inputs()), ("outputs", session.get_outputs())):
+        expected = [(item["name"], list(item["shape"])) for item in declared[kind]]
+        if _signature(actual) != expected:
+            raise ModelIntegrityError(
+                f"{source}: graph {name} has {kind} {_signature(actual)}, the manifest declares {expected}"
+            )
+
+
+class Graphs:
+    """The exported graphs of one precision variant, ready to run."""
+
+    def __init__(self, manifest: Manifest, precision: str = "fp32", threads: int = 2):
+        self.manifest, self.precision = manifest, precision
+        options = session_options(threads)
+        self.sessions: dict[str, ort.InferenceSession] = {}
+        for name, declared in manifest.data["graphs"].items():
+            if name == "info_denoiser" and not manifest.has_redundancy:
+                continue
+            path = manifest.graph_file(name, precision)
+            try:
+                session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            except Exception as error:  # onnxruntime raises its own exception types for unloadable models
+                raise ModelIntegrityError(f"{path}: onnxruntime cannot load it ({error})") from None
+            check_signature(name, session, declared, str(path))
+            self.sessions[name] = session
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.sessions
+
+    def run(self, name: str, **inputs: np.ndarray) -> dict[str, np.ndarray]:
+        session = self.sessions[name]
+        outputs = session.run(None, inputs)
+        return {value.name: array for value, array in zip(session.get_outputs(), outputs)}
+
+    def run_one(self, name: str, **inputs: np.ndarray) -> np.ndarray:
+        """The single output of a one-output graph."""
+        return next(iter(self.run(name, **inputs).values()))

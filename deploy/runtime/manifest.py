@@ -1,0 +1,128 @@
+"""``manifest.json`` of an ONNX export: what the graphs are, the constants around them, and checksums.
+
+The exporter (``deploy.export``) writes it; the runtime reads it and refuses to run unless every
+file it is about to load has the recorded size and sha256 and every graph has the recorded input
+and output names. Layout (all JSON)::
+
+    format          FORMAT
+    versions        {nightfusion, torch, diffusers, onnx, onnxscript, onnxruntime, opset}
+    modalities      ["day", "night", "radar", "lidar"]  (slot order of the denoiser)
+    frame           {height, width, channels: {camera, lidar, radar}}
+    latent          {channels, downsample, height, width}
+    precisions      ["fp32", ...]                       (variants present in the folder)
+    graphs          {name: {inputs: [{name, shape, dtype}], outputs: [...], files: {precision: file},
+                            parity_max_abs_diff: float}}
+    normalization   {camera|lidar|radar: {mean, std, shape}}   (baked into the graphs; for reference)
+    codecs          {lidar|radar: sparse-map value ranges}      (baked into the graphs; for reference)
+    schedule        DDIM constants (see ``ddim``)
+    sampling        {steps, guidance, t_start}               (the model's defaults)
+    redundancy      score definition (see ``redundancy``; its draws and null latents in ``draws_file``), or null
+    files           {file: {sha256, bytes}}                  (every other file of the folder)
+
+Shapes use the string "batch" for the dynamic batch axis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from preprocessing.errors import UserError
+
+FORMAT = "nightfusion.onnx/1"
+MANIFEST_FILE = "manifest.json"
+PRECISIONS = ("fp32", "fp16", "int8")
+ENCODER_OF_MODALITY = {"night": "camera_encoder", "radar": "radar_encoder", "lidar": "lidar_encoder"}
+REQUIRED_GRAPHS = ("camera_encoder", "camera_decoder", "lidar_encoder", "radar_encoder", "denoiser")
+
+
+class ModelIntegrityError(UserError):
+    """An export folder whose files were modified, are missing, or do not belong together."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_entry(path: Path) -> dict:
+    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed, verified manifest; ``folder`` is the export directory it describes."""
+
+    folder: Path
+    data: dict
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(self.data["modalities"])
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(height, width) of the frames the graphs take."""
+        return self.data["frame"]["height"], self.data["frame"]["width"]
+
+    @property
+    def has_redundancy(self) -> bool:
+        return self.data.get("redundancy") is not None
+
+    def graph_file(self, graph: str, precision: str) -> Path:
+        files = self.data["graphs"][graph]["files"]
+        if precision not in files:
+            raise ModelIntegrityError(
+                f"{self.folder}: graph {graph} has no {precision} variant (exported: {', '.join(files)}); "
+                f"re-export with --{precision} or choose one of those"
+            )
+        return self.folder / files[precision]
+
+
+def _require(condition: bool, folder: Path, message: str) -> None:
+    if not condition:
+        raise ModelIntegrityError(f"{folder / MANIFEST_FILE}: {message}")
+
+
+def verify_files(folder: Path, files: dict, names) -> None:
+    """Refuse unless each file of ``names`` exists with the recorded size and sha256."""
+    for name in names:
+        entry = files.get(name)
+        _require(entry is not None, folder, f"{name} is not listed in the manifest")
+        path = folder / name
+        if not path.is_file():
+            raise ModelIntegrityError(f"{path}: missing (the manifest lists it); the export folder is incomplete")
+        if path.stat().st_size != entry["bytes"] or sha256_file(path) != entry["sha256"]:
+            raise ModelIntegrityError(
+                f"{path}: checksum mismatch with {MANIFEST_FILE} — the file was modified or comes from another "
+                "export; refusing to load it (re-export the models)"
+            )
+
+
+def load_manifest(folder: str | Path, precision: str = "fp32") -> Manifest:
+    """Read ``folder/manifest.json``, check its structure and the checksums of the ``precision`` variant."""
+    folder = Path(folder)
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        raise ModelIntegrityError(f"{folder} is not an ONNX export folder: {MANIFEST_FILE} is missing")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelIntegrityError(f"{path} is not valid JSON: {error}") from None
+    _require(isinstance(data, dict) and data.get("format") == FORMAT, folder,
+             f"unsupported format {data.get('format') if isinstance(data, dict) else None!r}, expected {FORMAT!r}")
+    _require(precision in PRECISIONS, folder, f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    missing = [name for name in REQUIRED_GRAPHS if name not in data.get("graphs", {})]
+    _require(not missing, folder, f"graphs {missing} are missing")
+    _require(data.get("modalities") == ["day", "night", "radar", "lidar"], folder,
+             f"modalities {data.get('modalities')} differ from the runtime's slot order day, night, radar, lidar")
+    manifest = Manifest(folder, data)
+    graphs = [name for name in data["graphs"] if name != "info_denoiser" or manifest.has_redundancy]
+    files = [manifest.graph_file(name, precision).name for name in graphs]
+    verify_files(folder, data.get("files", {}), files + ([data["redundancy"]["draws_file"]] if manifest.has_redundancy else []))
+    return manifest

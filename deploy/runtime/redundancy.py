@@ -1,0 +1,106 @@
+"""Per-frame sensor-redundancy score: pointwise O-information (or TC) from the information denoiser.
+
+The numpy mirror of ``fusion.redundancy`` (descriptors) and ``fusion.information`` (integrands):
+
+- descriptor of sensor s ∈ {camera (the night frame), radar, lidar}: its normalised latent minus
+  the latent of a null input (black image, empty map), averaged over window cells → [P, C]. A
+  sensor that delivered nothing has the zero descriptor, exactly as a dead sensor in the monitor.
+- the P cells are P samples of the N sensor variables: standardised, diffused at R fixed draws
+  (t with α_t, σ_t, ε and the filler of absent variables, stored in ``redundancy.npz`` by the
+  exporter, identical to the monitor's seeded draws) and denoised in every configuration K the
+  measures read, as one batch of K·R·P rows. Roles: 0 clean (τ = 0), 1 diffused (τ = t), 2 absent (τ = T).
+- KL integrand = w · Σ_i ‖ε̂_left(i)[i] − ε̂_right(i)[i]‖² (w = Z/2 of the VP schedule); a measure is
+  Σ coef · KL (Ω = TC − DTC, S = TC + DTC); the frame's value is its mean over the R × P (draw, cell) pairs.
+- with a monitor's nominal band: the squared Mahalanobis distance of the frame's (Ω, S) from the
+  nominal mean, and whether it stays within the monitor's threshold (``in_band``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deploy.runtime.graphs import Graphs
+
+CLEAN, DIFFUSED, ABSENT = 0, 1, 2
+LATENT_OF_SENSOR = {"camera": "night", "radar": "radar", "lidar": "lidar"}
+
+
+def pool(z: np.ndarray, window: tuple[int, int]) -> np.ndarray:
+    """[C, h, w] → [P, C]: means over non-overlapping windows, cells in row-major order."""
+    c, h, w = z.shape
+    cells = z.reshape(c, h // window[0], window[0], w // window[1], window[1]).mean(axis=(2, 4), dtype=np.float64)
+    return cells.reshape(c, -1).T.astype(np.float32)
+
+
+class RedundancyScore:
+    """Scores frames with the ``info_denoiser`` graph and the manifest's ``redundancy`` section."""
+
+    def __init__(self, graphs: Graphs):
+        manifest = graphs.manifest
+        spec = manifest.data["redundancy"]
+        self.graphs = graphs
+        self.sensors = tuple(spec["sensors"])
+        self.window = tuple(spec["window"])
+        self.dims = tuple(spec["dims"])
+        self.mean = np.asarray(spec["standardizer"]["mean"], np.float32)
+        self.std = np.asarray(spec["standardizer"]["std"], np.float32)
+        self.weight = float(spec["integral_weight"])
+        self.horizon = np.float32(spec["horizon"])
+        self.configurations = np.asarray(spec["configurations"], np.int64)  # [K, N]
+        self.divergences = spec["divergences"]  # {name: [[i, left index, right index], ...]}
+        self.measures = spec["measures"]  # {name: [[coef, divergence name], ...]}
+        self.score_name = spec["score"]
+        self.nominal = spec["nominal"]
+        with np.load(manifest.folder / spec["draws_file"], allow_pickle=False) as stored:
+            draws = {name: stored[name] for name in stored.files}
+        self.t, self.alpha, self.sigma = (draws[k][..., None] for k in ("t", "alpha", "sigma"))  # [R, P, 1]
+        self.noise, self.filler = draws["noise"], draws["filler"]  # [R, P, D]
+        self.null = {sensor: draws[f"null_{sensor}"] for sensor in self.sensors}  # [C, h, w]
+        ends = np.cumsum(self.dims)
+        self.slices = [slice(int(end - d), int(end)) for d, end in zip(self.dims, ends)]
+
+    def descriptors(self, latents: dict[str, np.ndarray]) -> np.ndarray:
+        """One frame's latents ([1, C, h, w] by modality; missing sensors absent) → [P, D]."""
+        parts = []
+        for sensor in self.sensors:
+            z = latents.get(LATENT_OF_SENSOR[sensor])
+            offset = np.zeros_like(self.null[sensor]) if z is None else z[0] - self.null[sensor]
+            parts.append(pool(offset, self.window))
+        return np.concatenate(parts, axis=1)
+
+    def inputs(self, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Standardised descriptors x0 [P, D] → denoiser inputs x [K·R·P, D], τ [K·R·P, N]."""
+        roles = np.repeat(self.configurations, np.asarray(self.dims), axis=1)[:, None, None, :]  # [K, 1, 1, D]
+        x_t = self.alpha * x0 + self.sigma * self.noise  # [R, P, D]
+        x = np.where(roles == CLEAN, x0, np.where(roles == DIFFUSED, x_t, self.filler))  # [K, R, P, D]
+        kinds = self.configurations[:, None, None, :]  # [K, 1, 1, N]
+        tau = np.where(kinds == CLEAN, np.float32(0), np.where(kinds == DIFFUSED, self.t[None], self.horizon))
+        rows = x.shape[0] * x.shape[1] * x.shape[2]
+        return x.reshape(rows, -1).astype(np.float32), tau.reshape(rows, -1).astype(np.float32)
+
+    def integrands(self, descriptors: np.ndarray) -> dict[str, np.ndarray]:
+        """Descriptors [P, D] → every measure's integrand per (draw, cell) [R, P]."""
+        x, tau = self.inputs(((descriptors - self.mean) / self.std).astype(np.float32))
+        eps = self.graphs.run_one("info_denoiser", x=x, tau=tau).reshape(len(self.configurations), *self.noise.shape)
+        kl = {}
+        for name, terms in self.divergences.items():
+            squared = sum(
+                ((eps[left][..., self.slices[i]] - eps[right][..., self.slices[i]]) ** 2).sum(axis=-1)
+                for i, left, right in terms
+            )
+            kl[name] = (self.weight * squared).astype(np.float64)
+        return {name: sum(coef * kl[divergence] for coef, divergence in combination)
+                for name, combination in self.measures.items()}
+
+    def band(self, values: dict[str, float]) -> dict:
+        """Distance of the frame's (Ω, S) from the monitor's nominal, or nulls without a monitor."""
+        if self.nominal is None:
+            return {"distance": None, "in_band": None}
+        delta = np.array([values[name] for name in self.nominal["statistics"]]) - np.asarray(self.nominal["mean"])
+        distance = float(delta @ np.linalg.solve(np.asarray(self.nominal["cov"]), delta))
+        return {"distance": distance, "in_band": distance <= self.nominal["threshold"]}
+
+    def score(self, latents: dict[str, np.ndarray]) -> dict:
+        """Per-frame values of every measure (nats), the score, and where it lies against the nominal band."""
+        values = {name: float(v.mean()) for name, v in self.integrands(self.descriptors(latents)).items()}
+        return {**values, "measure": self.score_name, "score": values[self.score_name], **self.band(values)}

@@ -1,0 +1,106 @@
+"""``nightfusion info``: fit the score-based estimator on an NPZ file and write the measures as JSON."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from fusion.information.config import EstimatorConfig
+from fusion.information.estimator import InformationEstimator, check_measures
+from fusion.information.measures import DEFAULT_MEASURES, MEASURES
+from fusion.information.variables import as_variables
+from preprocessing.atomic import atomic_write_bytes, atomic_write_json
+from preprocessing.config import load_config, validate
+from preprocessing.errors import UserError
+
+app = typer.Typer()
+
+
+def load_npz(path: Path) -> tuple[list[str], list[np.ndarray]]:
+    """Variables of an NPZ file in stored order: several arrays [n, d_i] / [n], or one [n, N, d] / [n, N]."""
+    if not path.is_file():
+        raise UserError(f"data file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            names, arrays = list(npz.files), [npz[name] for name in npz.files]
+    except (ValueError, OSError, zipfile.BadZipFile) as error:
+        raise UserError(f"{path} is not a readable .npz file of numeric arrays: {error}") from None
+    if not arrays:
+        raise UserError(f"{path} holds no arrays")
+    if len(arrays) == 1:
+        (array,) = arrays
+        if array.ndim not in (2, 3):
+            raise UserError(f"{path}: a single array must be [n, N] or [n, N, d], got shape {array.shape}")
+        names, arrays = [f"{names[0]}[{i}]" for i in range(array.shape[1])], [array[:, i] for i in range(array.shape[1])]
+    as_variables(arrays, str(path))  # validate before splitting: shapes, dtype, finiteness
+    return names, arrays
+
+
+def split(arrays: list[np.ndarray], test_fraction: float, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Random train/test split of the samples (the same rows for every variable)."""
+    n = arrays[0].shape[0]
+    if test_fraction == 0:
+        return arrays, arrays
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = int(round(n * test_fraction))
+    if n_test < 2 or n - n_test < 2:
+        raise UserError(f"--test-fraction {test_fraction} leaves too few samples on one side of the split (n = {n})")
+    test, train = order[:n_test], order[n_test:]
+    return [a[train] for a in arrays], [a[test] for a in arrays]
+
+
+@app.command("info")
+def info(
+    data: Path = typer.Option(..., "--data", help="NPZ file: one array [n, d_i] (or [n]) per variable in stored order, or a single array [n, N, d] / [n, N]."),
+    out: Path = typer.Option(..., "--out", help="Result JSON to write (values, Monte-Carlo std/stderr, unit)."),
+    measures: str = typer.Option(",".join(DEFAULT_MEASURES), "--measures", help=f"Comma-separated measures, or 'all': {', '.join(MEASURES)}."),
+    config: Path | None = typer.Option(None, "--config", help="Estimator settings YAML (e.g. configs/information.yaml); defaults if omitted."),
+    model: Path | None = typer.Option(None, "--model", help="Fitted-estimator folder: used as is if it exists, otherwise written after fitting."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted fit from its checkpoint (<out or model>.checkpoint)."),
+    test_fraction: float = typer.Option(0.2, "--test-fraction", min=0.0, max=0.9, help="Share of samples held out for measuring; 0 fits and measures on all."),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Override the number of training steps."),
+    mc_repeats: int | None = typer.Option(None, "--mc-repeats", min=1, help="Override the Monte-Carlo repeats."),
+    bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
+    pointwise: bool = typer.Option(False, "--pointwise", help="Also write per-sample contributions to <out>.pointwise.npz."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split and of the Monte-Carlo draws."),
+) -> None:
+    """Estimate MI, TC, DTC, S- and O-information and ∂_iΩ with one amortised score-based denoiser."""
+    names = check_measures(list(MEASURES) if measures.strip() == "all" else [m.strip() for m in measures.split(",") if m.strip()])
+    settings = load_config(config, EstimatorConfig) if config else EstimatorConfig()
+    if steps is not None:
+        settings = validate(EstimatorConfig, settings.model_dump() | {"steps": steps})
+    variables, arrays = load_npz(data)
+    train, test = split(arrays, test_fraction, seed)
+    checkpoint = Path(f"{model or out.with_suffix('')}.checkpoint")
+
+    if model is not None and model.exists():
+        estimator = InformationEstimator.load(model)
+        typer.echo(f"loaded fitted estimator from {model}")
+    else:
+        estimator = InformationEstimator(settings).fit(train, measures=names, progress=True, checkpoint_dir=checkpoint, resume=resume)
+        if model is not None:
+            estimator.save(model)
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    result = estimator.measure(test, measures=names, mc_repeats=mc_repeats, bits=bits, seed=seed, progress=True)
+
+    report = result.to_json() | {
+        "data": str(data), "variables": variables, "dims": list(estimator.dims),
+        "n_train": int(train[0].shape[0]), "fit": {"measures": list(estimator.measures), "settings": estimator.config.model_dump()},
+    }
+    atomic_write_json(out, report)
+    if pointwise:
+        atomic_write_bytes(out.with_suffix(".pointwise.npz"), _npz_bytes(result.pointwise()))
+    for name, estimate in result.estimates.items():
+        typer.echo(f"{name:>15}: {np.array2string(np.asarray(estimate.value), precision=4)} ± {np.array2string(np.asarray(estimate.stderr), precision=4)} {result.unit}")
+    typer.echo(f"wrote {out}")
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()

@@ -1,0 +1,171 @@
+"""``InformationEstimator``: fit one amortised denoiser on multivariate data, then measure MI, TC,
+DTC, S-information, O-information and ∂_iΩ from it (thesis ch. 4–5; SPEC §6).
+
+    est = InformationEstimator(EstimatorConfig(steps=5000))
+    est.fit(X_train, measures=("o_information", "o_gradient"))
+    result = est.measure(X_test)             # nats; bits=True for bits
+    result["o_information"].value, result["o_information"].pointwise   # scalar, [n]
+    est.save("runs/info_model"); InformationEstimator.load("runs/info_model")
+
+X is a list of arrays [n, d_i] or an array [n, N, d] / [n, N] (see ``variables``). The measures
+fitted decide which configurations the denoiser learns; ``measure`` may ask for any measure whose
+configurations were learned. A saved estimator is a folder: ``config.json`` (settings, variable
+dimensions, learned configurations, schedule), ``weights.safetensors`` (EMA weights) and
+``normalisation.json`` (per-coordinate mean/std of the training data). Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from fusion.information.backbones import build_backbone
+from fusion.information.config import EstimatorConfig
+from fusion.information.evaluation import pointwise_divergences
+from fusion.information.measures import DEFAULT_MEASURES, MEASURES, Divergence, plan, required_configurations
+from fusion.information.results import NATS_PER_BIT, Estimate, InformationResult
+from fusion.information.schedule import VPSchedule
+from fusion.information.training import Trainer
+from fusion.information.variables import Standardizer, as_variables
+from preprocessing.atomic import atomic_directory, atomic_write_json
+from preprocessing.errors import UserError
+
+FORMAT = "nightfusion.information/1"
+
+
+def check_measures(names: Sequence[str]) -> tuple[str, ...]:
+    unknown = [name for name in names if name not in MEASURES]
+    if unknown:
+        raise UserError(f"unknown measure(s) {', '.join(unknown)}; choose from {', '.join(MEASURES)}")
+    if not names:
+        raise UserError("no measure requested")
+    return tuple(dict.fromkeys(names))
+
+
+class InformationEstimator:
+    """Score-based estimator of information measures; see the module docstring."""
+
+    def __init__(self, config: EstimatorConfig | None = None, schedule: VPSchedule | None = None):
+        self.config = config or EstimatorConfig()
+        self.schedule = schedule or VPSchedule()
+        self.net: nn.Module | None = None
+        self.dims: tuple[int, ...] = ()
+        self.measures: tuple[str, ...] = ()
+        self.standardizer: Standardizer | None = None
+        self.losses: list[float] = []
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data, measures: Sequence[str] = DEFAULT_MEASURES, *, progress: bool = False,
+            checkpoint_dir: str | Path | None = None, resume: bool = False) -> "InformationEstimator":
+        """Train the denoiser on ``data`` for every configuration the ``measures`` need."""
+        x, dims = as_variables(data, "training data")
+        if x.shape[0] < 2:
+            raise UserError(f"training data: need at least 2 samples, got {x.shape[0]}")
+        measures = check_measures(measures)
+        if "o_gradient" in measures and len(dims) < 3:
+            raise UserError("o_gradient needs at least 3 variables")
+        self.dims, self.measures = dims, measures
+        self.standardizer = Standardizer.fit(x, dims)
+        with torch.random.fork_rng():  # seeded initialisation without touching the caller's RNG
+            torch.manual_seed(self.config.seed)
+            net = build_backbone(self.config, dims, self.schedule)
+        trainer = Trainer(net, dims, required_configurations(measures, len(dims)), self.schedule, self.config)
+        checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        if checkpoint is not None:
+            if resume:
+                trainer.load_checkpoint(checkpoint)
+            elif (checkpoint / "checkpoint.json").exists():
+                raise UserError(f"{checkpoint} holds an unfinished run: resume it (--resume) or delete it")
+            checkpoint.mkdir(parents=True, exist_ok=True)
+        self.net = trainer.run(torch.from_numpy(self.standardizer(x)), checkpoint, progress)
+        self.losses = trainer.losses
+        return self
+
+    @property
+    def configurations(self) -> list[tuple[int, ...]]:
+        return required_configurations(self.measures, len(self.dims))
+
+    # ---------------------------------------------------------------- measuring
+    def measure(self, data, measures: Sequence[str] | None = None, *, mc_repeats: int | None = None,
+                bits: bool = False, seed: int = 0, progress: bool = False) -> InformationResult:
+        """Estimate ``measures`` (default: those fitted) on ``data`` with per-sample contributions."""
+        if self.net is None:
+            raise UserError("the estimator is not fitted: call fit() or load() first")
+        x, dims = as_variables(data, "measured data")
+        if dims != self.dims:
+            raise UserError(f"measured data has variable dimensions {list(dims)}, the estimator was fitted on {list(self.dims)}")
+        names = check_measures(measures if measures is not None else self.measures)
+        trained = set(self.configurations)
+        missing = [name for name in names if not set(required_configurations((name,), len(dims))) <= trained]
+        if missing:
+            raise UserError(f"measure(s) {', '.join(missing)} need configurations the denoiser was not trained on; fit with them")
+        plans = {name: plan(name, len(dims)) for name in names}
+        divergences: list[Divergence] = sorted(
+            {d for p in plans.values() for combination in p.values() for _, d in combination}, key=repr)
+        column = {d: k for k, d in enumerate(divergences)}
+        repeats = mc_repeats or self.config.mc_repeats
+        integrands = pointwise_divergences(
+            self.net, torch.from_numpy(self.standardizer(x)), dims, divergences, self.schedule, repeats,
+            self.config.eval_batch_size, torch.Generator().manual_seed(seed), progress)  # [R, n, K]
+        estimates = {name: _combine(plans[name], integrands, column, len(dims)) for name in names}
+        if bits:
+            estimates = {name: e.scaled(1.0 / NATS_PER_BIT) for name, e in estimates.items()}
+        return InformationResult(estimates, "bits" if bits else "nats", x.shape[0])
+
+    # ------------------------------------------------------------ persistence
+    def save(self, directory: str | Path, overwrite: bool = False) -> Path:
+        """Write the fitted estimator as a folder (atomically)."""
+        if self.net is None:
+            raise UserError("nothing to save: the estimator is not fitted")
+        directory = Path(directory)
+        if directory.exists() and not overwrite:
+            raise UserError(f"{directory} already exists")
+        with atomic_directory(directory, overwrite=overwrite) as tmp:
+            save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, tmp / "weights.safetensors")
+            atomic_write_json(tmp / "normalisation.json", {"mean": self.standardizer.mean.tolist(), "std": self.standardizer.std.tolist()})
+            atomic_write_json(tmp / "config.json", {
+                "format": FORMAT, "dims": list(self.dims), "measures": list(self.measures),
+                "estimator": self.config.model_dump(), "schedule": self.schedule.to_dict(),
+                "final_loss": float(np.mean(self.losses[-100:])) if self.losses else None,
+            })
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "InformationEstimator":
+        """Rebuild a saved estimator (weights through safetensors only)."""
+        directory = Path(directory)
+        config_path = directory / "config.json"
+        if not config_path.is_file():
+            raise UserError(f"{directory} is not a saved information estimator (no config.json)")
+        meta = json.loads(config_path.read_text())
+        if meta.get("format") != FORMAT:
+            raise UserError(f"{config_path}: unsupported format {meta.get('format')!r}, expected {FORMAT!r}")
+        estimator = cls(EstimatorConfig(**meta["estimator"]), VPSchedule(**meta["schedule"]))
+        estimator.dims, estimator.measures = tuple(meta["dims"]), tuple(meta["measures"])
+        stats = json.loads((directory / "normalisation.json").read_text())
+        estimator.standardizer = Standardizer(np.asarray(stats["mean"], np.float32), np.asarray(stats["std"], np.float32))
+        estimator.net = build_backbone(estimator.config, estimator.dims, estimator.schedule)
+        estimator.net.load_state_dict(load_file(directory / "weights.safetensors"))
+        estimator.net.eval()
+        return estimator
+
+
+def _combine(measure_plan: dict, integrands: np.ndarray, column: dict[Divergence, int], n_vars: int) -> Estimate:
+    """Signed sums of divergence integrands [R, n, K] → one Estimate (scalar, [N] or [N, N])."""
+    index_shape = len(next(iter(measure_plan)))
+    shape = (n_vars,) * index_shape
+    repeats, n = integrands.shape[:2]
+    per_sample = np.full((repeats, n) + shape, np.nan)
+    for index, combination in measure_plan.items():
+        per_sample[(slice(None), slice(None)) + index] = sum(coef * integrands[:, :, column[d]] for coef, d in combination)
+        if index_shape == 2 and (index[1], index[0]) not in measure_plan:  # symmetric measure (MINDE-j)
+            per_sample[(slice(None), slice(None)) + index[::-1]] = per_sample[(slice(None), slice(None)) + index]
+    per_repeat = per_sample.mean(axis=1)
+    return Estimate(per_repeat.mean(axis=0), per_repeat.std(axis=0, ddof=1) if repeats > 1 else np.zeros(shape),
+                    per_sample.mean(axis=0), repeats)

@@ -1,0 +1,82 @@
+"""Turning user data into the flat float32 layout of the denoiser, with per-coordinate standardisation.
+
+Accepted inputs (n ≥ 1 samples, N ≥ 2 variables):
+
+- a list of arrays, one per variable, each [n, d_i] (or [n] for a scalar variable);
+- an array [n, N, d] (N variables of equal dimension d);
+- an array [n, N] (N scalar variables).
+
+The result is ``(x [n, D], dims)`` with D = Σ d_i and variables concatenated in order.
+Standardising each coordinate is a per-variable bijection, so every measure is unchanged by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from preprocessing.errors import UserError
+
+
+def _as_2d(array: np.ndarray, what: str) -> np.ndarray:
+    array = np.asarray(array)
+    if array.ndim == 1:
+        return array[:, None]
+    if array.ndim != 2:
+        raise UserError(f"{what} must be [n] or [n, d], got shape {array.shape}")
+    return array
+
+
+def as_variables(data, source: str = "data") -> tuple[np.ndarray, tuple[int, ...]]:
+    """Validate ``data`` and return ``(x [n, D] float32, dims)``; raise UserError naming ``source``."""
+    if isinstance(data, (list, tuple)):
+        blocks = [_as_2d(block, f"{source}: variable {i}") for i, block in enumerate(data)]
+    else:
+        array = np.asarray(data)
+        if array.ndim == 2:
+            blocks = [array[:, i : i + 1] for i in range(array.shape[1])]
+        elif array.ndim == 3:
+            blocks = [array[:, i] for i in range(array.shape[1])]
+        else:
+            raise UserError(f"{source}: expected a list of [n, d_i] arrays or an array [n, N, d] / [n, N], got shape {array.shape}")
+    if len(blocks) < 2:
+        raise UserError(f"{source}: need at least 2 variables, got {len(blocks)}")
+    sizes = {block.shape[0] for block in blocks}
+    if len(sizes) != 1:
+        raise UserError(f"{source}: variables have different numbers of samples {sorted(sizes)}")
+    if sizes.pop() == 0:
+        raise UserError(f"{source}: no samples")
+    for i, block in enumerate(blocks):
+        if not np.issubdtype(block.dtype, np.number):
+            raise UserError(f"{source}: variable {i} is not numeric (dtype {block.dtype})")
+        if block.shape[1] == 0:
+            raise UserError(f"{source}: variable {i} has no coordinates")
+        bad = ~np.isfinite(block)
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            raise UserError(f"{source}: variable {i} has a non-finite value (first at sample {row})")
+    x = np.concatenate([block.astype(np.float32) for block in blocks], axis=1)
+    return x, tuple(int(block.shape[1]) for block in blocks)
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """Per-coordinate affine map to zero mean and unit variance, fitted on training data."""
+
+    mean: np.ndarray  # [D]
+    std: np.ndarray  # [D]
+
+    @classmethod
+    def fit(cls, x: np.ndarray, dims: Sequence[int]) -> "Standardizer":
+        mean = x.mean(axis=0, dtype=np.float64)
+        std = x.std(axis=0, dtype=np.float64)
+        constant = np.flatnonzero(std <= 1e-12 * np.maximum(1.0, np.abs(mean)))
+        if constant.size:
+            variable = int(np.searchsorted(np.cumsum(dims), constant[0], side="right"))
+            raise UserError(f"variable {variable} has a constant coordinate: it carries no information, drop it")
+        return cls(mean.astype(np.float32), std.astype(np.float32))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.std).astype(np.float32)

@@ -1,0 +1,37 @@
+"""Per-sensor descriptors: normalised autoencoder latents pooled over image cells (numpy only).
+
+This is the exact definition the vehicle runtime mirrors (deploy/): given a sensor's *normalised*
+latent z [B, C, h, w] (``perception`` ``aes.encode``, C = 4, h = H/8, w = W/8) and an integer
+``cell`` that divides h and w, the descriptor is the mean of z over non-overlapping cell × cell
+windows, cells in row-major order:
+
+    d[b, p, c] = mean_{i, j < cell} z[b, c, r·cell + i, q·cell + j],   p = r·(w/cell) + q
+    → [B, P, C] with P = (h/cell)·(w/cell), float32
+
+All sensors of a frame are encoded on the same latent grid (shared camera image plane), so cell p
+of every sensor looks at the same part of the scene: the information estimators take each
+(frame, cell) as one joint sample of the sensor variables, and a frame's redundancy score is the
+mean of its cells' pointwise contributions. ``cell`` = h = w would give one global descriptor per
+frame; small cells give the estimators enough samples from a few hundred frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def cell_descriptors(z: np.ndarray, cell: int) -> np.ndarray:
+    """z [B, C, h, w] → descriptors [B, P, C] (see the module docstring); ValueError if ``cell`` does not divide h, w."""
+    z = np.asarray(z, dtype=np.float32)
+    if z.ndim != 4:
+        raise ValueError(f"latents must be [B, C, h, w], got shape {z.shape}")
+    b, c, h, w = z.shape
+    if cell < 1 or h % cell or w % cell:
+        raise ValueError(f"descriptor cell {cell} must divide the latent grid {h}×{w}")
+    windows = z.reshape(b, c, h // cell, cell, w // cell, cell).mean(axis=(3, 5), dtype=np.float64)
+    return windows.reshape(b, c, -1).transpose(0, 2, 1).astype(np.float32)
+
+
+def cell_count(grid: tuple[int, int], cell: int) -> int:
+    """P for a latent grid (h, w)."""
+    return (grid[0] // cell) * (grid[1] // cell)

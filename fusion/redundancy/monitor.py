@@ -1,0 +1,152 @@
+"""Online redundancy monitor: per-frame redundancy from pointwise contributions, thresholds from nominal frames.
+
+One ``InformationEstimator`` is fitted on the cells of nominal frames (no faults). A frame is
+scored alone: its P cell descriptors are the samples of one ``measure`` call with the monitor's
+fixed Monte-Carlo seed, so its score depends on that frame only. The frame's pointwise TC and DTC
+(means over its cells) give its redundancy Ω = TC − DTC and total dependence S = TC + DTC.
+
+Nominal (Ω, S) differ between day and night (a dark camera shares less with LiDAR and radar), so
+calibration keeps, per lighting group (``day``, ``night``, and ``all`` as the fallback for a group
+without calibration frames), the mean and covariance of (Ω, S) over the nominal calibration frames
+and the 1 − ``false_alarm`` quantile of their squared Mahalanobis distances. A frame is flagged
+when its distance from its group's nominal exceeds that threshold: a dead camera raises Ω, a dead
+LiDAR lowers S, and the distance catches both directions with one calibrated false-alarm rate.
+
+Folder::
+
+    MONITOR_DIR/monitor.json               format, sensors, descriptor cell, MC repeats and seed,
+                                           calibration per group: frames, mean [2], cov [2, 2], threshold
+    MONITOR_DIR/estimator/                 the fitted estimator (``InformationEstimator.save``)
+    MONITOR_DIR/null_latents.safetensors   encode(null input) per sensor kind [C, h, w] (descriptor offset)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from fusion.information.estimator import InformationEstimator
+from fusion.redundancy.analysis import single_thread
+from fusion.redundancy.collect import FrameDescriptors
+from fusion.redundancy.config import RedundancyConfig
+from fusion.redundancy.sensors import Sensor
+from preprocessing.atomic import atomic_directory, atomic_write_json
+from preprocessing.errors import UserError
+
+FORMAT = "nightfusion.redundancy-monitor/1"
+STATISTICS = ("o_information", "s_information")  # per frame, from pointwise TC and DTC
+FALLBACK = "all"
+
+
+def lighting(frame: dict) -> str:
+    return "night" if frame["night_scene"] else "day"
+
+
+@dataclass
+class Monitor:
+    sensors: tuple[Sensor, ...]
+    cell: int
+    mc_repeats: int
+    seed: int
+    estimator: InformationEstimator
+    null_latents: dict[str, np.ndarray]
+    calibration: dict = field(default_factory=dict)  # group → {frames, mean, cov, threshold}; plus false_alarm
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.sensors]
+
+    def statistics(self, descriptors: FrameDescriptors, progress=None) -> np.ndarray:
+        """Per-frame (Ω, S) [n, 2], each frame measured alone."""
+        if descriptors.cells < 2:
+            raise UserError("the monitor needs at least 2 descriptor cells per frame; use a smaller cell")
+        rows = []
+        with single_thread():
+            for i in range(len(descriptors)):
+                cells = [descriptors.values[name][i] for name in self.names]  # each [P, C]
+                result = self.estimator.measure(cells, ("tc", "dtc"), mc_repeats=self.mc_repeats, seed=self.seed)
+                tc, dtc = float(result["tc"].value), float(result["dtc"].value)
+                rows.append((tc - dtc, tc + dtc))
+                if progress is not None:
+                    progress.advance()
+        return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+
+    def group_of(self, frame: dict) -> str:
+        group = lighting(frame)
+        return group if group in self.calibration.get("groups", {}) else FALLBACK
+
+    def distances(self, frames: list[dict], statistics: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance [n] of each frame's (Ω, S) from its lighting group's nominal."""
+        out = np.empty(len(frames))
+        for i, frame in enumerate(frames):
+            group = self.calibration["groups"][self.group_of(frame)]
+            delta = statistics[i] - np.asarray(group["mean"])
+            out[i] = delta @ np.linalg.solve(np.asarray(group["cov"]), delta)
+        return out
+
+    def flags(self, frames: list[dict], distances: np.ndarray) -> np.ndarray:
+        return np.array([d > self.calibration["groups"][self.group_of(f)]["threshold"] for f, d in zip(frames, distances)], bool)
+
+    def calibrate(self, descriptors: FrameDescriptors, false_alarm: float, progress=None) -> dict:
+        """Per lighting group: mean / covariance of nominal (Ω, S) and the distance threshold."""
+        statistics = self.statistics(descriptors, progress)
+        groups = {FALLBACK: np.ones(len(descriptors), bool)}
+        for name in ("day", "night"):
+            members = np.array([lighting(f) == name for f in descriptors.frames])
+            if members.sum() >= 3:  # a covariance of 2 statistics needs a few frames
+                groups[name] = members
+        self.calibration = {"false_alarm": false_alarm, "statistics": list(STATISTICS), "groups": {}}
+        for name, members in groups.items():
+            values = statistics[members]
+            mean = values.mean(axis=0)
+            cov = np.cov(values.T) + 1e-9 * np.eye(2)  # floor: two identical frames must not make it singular
+            delta = values - mean
+            distances = np.einsum("ij,jk,ik->i", delta, np.linalg.inv(cov), delta)
+            self.calibration["groups"][name] = {
+                "frames": int(members.sum()), "mean": mean.tolist(), "cov": cov.tolist(),
+                "threshold": float(np.quantile(distances, 1.0 - false_alarm)),
+            }  # fmt: skip
+        return self.calibration
+
+    def save(self, directory: Path, overwrite: bool = False) -> Path:
+        if Path(directory).exists() and not overwrite:
+            raise UserError(f"{directory} already exists")
+        with atomic_directory(directory, overwrite=overwrite) as tmp:
+            self.estimator.save(tmp / "estimator")
+            save_file({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self.null_latents.items()}, tmp / "null_latents.safetensors")
+            atomic_write_json(tmp / "monitor.json", {
+                "format": FORMAT,
+                "sensors": [{"name": s.name, "kind": s.kind, "radar": s.radar} for s in self.sensors],
+                "cell": self.cell, "mc_repeats": self.mc_repeats, "seed": self.seed, "calibration": self.calibration,
+            })  # fmt: skip
+        return Path(directory)
+
+    @classmethod
+    def load(cls, directory: Path) -> "Monitor":
+        path = Path(directory) / "monitor.json"
+        if not path.is_file():
+            raise UserError(f"{directory} is not a redundancy monitor (no monitor.json)")
+        meta = json.loads(path.read_text())
+        if meta.get("format") != FORMAT:
+            raise UserError(f"{path}: unsupported format {meta.get('format')!r}, expected {FORMAT!r}")
+        nulls = {k: v.numpy() for k, v in load_file(Path(directory) / "null_latents.safetensors").items()}
+        return cls(
+            sensors=tuple(Sensor(**s) for s in meta["sensors"]), cell=meta["cell"], mc_repeats=meta["mc_repeats"],
+            seed=meta["seed"], estimator=InformationEstimator.load(Path(directory) / "estimator"), null_latents=nulls,
+            calibration=meta["calibration"],
+        )  # fmt: skip
+
+
+def fit_monitor(train: FrameDescriptors, sensors: tuple[Sensor, ...], null_latents: dict[str, np.ndarray],
+                config: RedundancyConfig, progress: bool = False) -> Monitor:  # fmt: skip
+    """Fit the monitor's estimator on nominal frames (thresholds are set by ``Monitor.calibrate``)."""
+    settings = config.monitor
+    estimator = InformationEstimator(config.estimator.model_copy(update={"seed": settings.seed}))
+    with single_thread():
+        estimator.fit(train.samples([s.name for s in sensors], settings.dither, settings.seed), ("tc", "dtc"), progress=progress)
+    return Monitor(sensors, config.cell, settings.mc_repeats, settings.seed, estimator, null_latents)

@@ -1,0 +1,88 @@
+"""Monitor workflows on shards: calibrate a monitor on nominal frames, check (optionally faulted) frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fusion.information.progress import progress_bar
+from fusion.redundancy.collect import collect, load_records, select_records
+from fusion.redundancy.config import ConditionConfig, RedundancyConfig, parse_fault
+from fusion.redundancy.extract import DescriptorExtractor
+from fusion.redundancy.monitor import Monitor, fit_monitor
+from fusion.redundancy.sensors import data_sensors
+from preprocessing.atomic import atomic_write_json
+from preprocessing.errors import UserError
+
+NOMINAL = ConditionConfig(name="nominal", scenes="all")
+
+
+def calibrate_monitor(data: Path, autoencoders: Path, out: Path, config: RedundancyConfig, *, overwrite: bool = False,
+                      progress: bool = False) -> Monitor:  # fmt: skip
+    """Fit on the nominal frames of ``monitor.fit_split``, set thresholds on ``monitor.calibration_split``, save."""
+    from perception import load_autoencoders
+
+    if out.exists() and not overwrite:
+        raise UserError(f"{out} already exists; pass --overwrite to replace it")
+    settings = config.monitor
+    records = load_records(data)
+    sensors = data_sensors(records, config.sensors)
+    extractor = DescriptorExtractor(load_autoencoders(autoencoders), sensors, config.cell)
+
+    def nominal(split: str | None):
+        chosen = select_records(records, "all", split)
+        if not chosen:
+            raise UserError(f"{data}: no frames in split {split!r} to calibrate the monitor on")
+        return collect(chosen, NOMINAL, extractor, config.fault_seed, config.batch_frames, progress)
+
+    train = nominal(settings.fit_split)
+    active = tuple(s for s in sensors if train.activity[s.name].sum() > 0)
+    if len(active) < 2:
+        raise UserError(f"only {[s.name for s in active]} deliver data in the nominal frames; need 2 sensors or more")
+    calibration = nominal(settings.calibration_split) if settings.calibration_split else train
+    monitor = fit_monitor(train, active, extractor.null_latents, config, progress)
+    with progress_bar("calibrating", len(calibration), progress) as bar:
+        monitor.calibrate(calibration, settings.false_alarm, bar)
+    monitor.save(out, overwrite=overwrite)
+    return monitor
+
+
+def check_frames(data: Path, autoencoders: Path, monitor_dir: Path, out: Path | None, faults: list[str],
+                 split: str | None = None, scenes: str = "all", fault_seed: int = 0, progress: bool = False) -> dict:  # fmt: skip
+    """Score and flag every selected frame (with ``faults`` injected); writes ``out`` (JSON) if given."""
+    from perception import load_autoencoders
+
+    monitor = Monitor.load(monitor_dir)
+    records = select_records(load_records(data, split), scenes)
+    if not records:
+        raise UserError(f"{data}: no frames of {scenes} scenes" + (f" in split {split!r}" if split else ""))
+    resolved = data_sensors(records, tuple(monitor.names))
+    if [(s.kind, s.radar) for s in resolved] != [(s.kind, s.radar) for s in monitor.sensors]:
+        raise UserError(f"{data}: its sensors do not match the monitor's {monitor.names}")
+    extractor = DescriptorExtractor(load_autoencoders(autoencoders), monitor.sensors, monitor.cell)
+    condition = ConditionConfig(name="check", scenes=scenes, faults=tuple(parse_fault(text) for text in faults))
+    frames = collect(records, condition, extractor, fault_seed, progress=progress)
+    for kind, null in monitor.null_latents.items():
+        if not np.allclose(extractor.null_latents[kind], null, atol=1e-4):
+            raise UserError(f"{autoencoders}: the {kind} autoencoder is not the one {monitor_dir} was calibrated with")
+    with progress_bar("scoring", len(frames), progress) as bar:
+        statistics = monitor.statistics(frames, bar)
+    distances = monitor.distances(frames.frames, statistics)
+    flags = monitor.flags(frames.frames, distances)
+    result = {
+        "monitor": str(monitor_dir),
+        "faults": [fault.label for fault in condition.faults],
+        "frames": [
+            {
+                "key": f["key"], "scene": f["scene_name"], "timestamp": f["timestamp"], "night_scene": f["night_scene"],
+                "group": monitor.group_of(f), "o_information": float(statistics[i, 0]), "s_information": float(statistics[i, 1]),
+                "distance": float(distances[i]), "flagged": bool(flags[i]),
+            }  # fmt: skip
+            for i, f in enumerate(frames.frames)
+        ],
+        "summary": {"frames": len(flags), "flagged": int(flags.sum()), "rate": float(flags.mean())},
+    }
+    if out is not None:
+        atomic_write_json(out, result)
+    return result

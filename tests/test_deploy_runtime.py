@@ -1,0 +1,105 @@
+"""The vehicle runtime works without torch and refuses models that were modified or do not belong together."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deploy.runtime import ModelIntegrityError, RuntimeSettings, VehicleRuntime, load_manifest
+from deploy.runtime.graphs import Graphs
+from deploy.runtime.manifest import MANIFEST_FILE
+from tests.fixtures.deploy import write_frame
+
+REPO = Path(__file__).resolve().parents[1]
+
+NO_TORCH = """
+import json, sys
+sys.modules["torch"] = None  # any `import torch` in the import graph now raises ImportError
+from deploy.runtime import VehicleRuntime
+runtime = VehicleRuntime(sys.argv[1])
+image, record = runtime.process(sys.argv[2])
+heavy = sorted(m for m, module in sys.modules.items()
+               if module is not None and m.split(".")[0] in ("torch", "diffusers", "timm", "nuscenes", "pydantic", "typer"))
+print(json.dumps({"record": record, "image": image.tolist(), "heavy": heavy}))
+"""
+
+
+def test_runtime_imports_and_runs_a_frame_with_torch_unimportable(deploy_models, tmp_path):
+    frame = write_frame(tmp_path / "000000")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", NO_TORCH, str(deploy_models.onnx), str(frame)],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["record"]["status"] == "ok" and out["record"]["flags"] == []
+    assert out["heavy"] == []
+    assert out["record"]["redundancy"]["measure"] == "o_information"
+    image, _ = VehicleRuntime(deploy_models.onnx).process(frame)  # same frame in this (torch-enabled) process
+    np.testing.assert_array_equal(np.asarray(out["image"], dtype=np.uint8), image)
+
+
+@pytest.fixture()
+def models_copy(deploy_models, tmp_path) -> Path:
+    copy = tmp_path / "onnx"
+    shutil.copytree(deploy_models.onnx, copy)
+    return copy
+
+
+def test_a_modified_model_file_is_refused(models_copy):
+    path = models_copy / "denoiser.onnx"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit in the weights
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="denoiser.onnx: checksum mismatch"):
+        load_manifest(models_copy)
+    with pytest.raises(ModelIntegrityError, match="checksum mismatch"):
+        VehicleRuntime(models_copy)
+
+
+def test_a_graph_from_elsewhere_or_a_missing_one_is_refused(models_copy):
+    shutil.copyfile(models_copy / "lidar_encoder.onnx", models_copy / "camera_encoder.onnx")
+    with pytest.raises(ModelIntegrityError, match="camera_encoder.onnx: checksum mismatch"):
+        load_manifest(models_copy)
+    (models_copy / "camera_encoder.onnx").unlink()
+    with pytest.raises(ModelIntegrityError, match="camera_encoder.onnx: missing"):
+        load_manifest(models_copy)
+
+
+def edit_manifest(folder: Path, edit) -> None:
+    path = folder / MANIFEST_FILE
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def test_a_manifest_that_does_not_match_its_graphs_is_refused(models_copy):
+    edit_manifest(models_copy, lambda m: m["graphs"]["denoiser"]["inputs"][2].update(name="mask"))
+    with pytest.raises(ModelIntegrityError, match="graph denoiser has inputs"):
+        Graphs(load_manifest(models_copy))
+    edit_manifest(models_copy, lambda m: m.update(format="nightfusion.onnx/0"))
+    with pytest.raises(ModelIntegrityError, match="unsupported format"):
+        load_manifest(models_copy)
+
+
+def test_only_exported_precisions_can_be_chosen(models_copy):
+    assert load_manifest(models_copy, "int8").graph_file("denoiser", "int8").name == "denoiser.int8.onnx"
+    edit_manifest(models_copy, lambda m: m["graphs"]["denoiser"]["files"].pop("int8"))
+    with pytest.raises(ModelIntegrityError, match="no int8 variant"):
+        load_manifest(models_copy, "int8")
+    with pytest.raises(ModelIntegrityError, match="unknown precision"):
+        load_manifest(models_copy, "fp8")
+
+
+@pytest.mark.parametrize("precision", ["fp16", "int8"])
+def test_reduced_precision_runtimes_run_a_frame(deploy_models, tmp_path, precision):
+    frame = write_frame(tmp_path / "f")
+    reference, _ = VehicleRuntime(deploy_models.onnx).process(frame)
+    image, record = VehicleRuntime(deploy_models.onnx, RuntimeSettings(precision=precision)).process(frame)
+    assert record["status"] == "ok" and np.isfinite(record["redundancy"]["score"])
+    assert image.shape == reference.shape == (32, 48, 3)
+    assert np.abs(image.astype(int) - reference).mean() < 20  # same picture within quantisation error

@@ -1,0 +1,93 @@
+"""``nightfusion info``: NPZ in, JSON out, fitted-model reuse, resume, and one-line errors."""
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tests.fixtures.information import single_torch_thread  # noqa: F401  (autouse)
+from deploy.cli import app
+from fusion.information.systems import redundant
+from preprocessing.errors import UserError
+
+RUNNER = CliRunner()
+FAST = ["--steps", "150", "--mc-repeats", "2"]
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    x = redundant(3, 1, rho=0.8).sample(600, seed=0)
+    path = tmp_path_factory.mktemp("info") / "system.npz"
+    np.savez(path, camera=x[:, 0], lidar=x[:, 1], radar=x[:, 2])
+    return path
+
+
+def invoke(*args):
+    return RUNNER.invoke(app, ["info", *map(str, args)])
+
+
+def test_info_writes_measures_pointwise_and_a_reusable_model(data_file, tmp_path):
+    out, model = tmp_path / "result.json", tmp_path / "model"
+    result = invoke("--data", data_file, "--out", out, "--model", model, "--measures", "tc,o_information", "--pointwise", *FAST)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["variables"] == ["camera", "lidar", "radar"] and report["dims"] == [1, 1, 1]
+    assert report["n_samples"] == 120 and report["n_train"] == 480 and report["unit"] == "nats"
+    assert set(report["measures"]) == {"tc", "o_information"} and report["measures"]["tc"]["value"] > 0
+    pointwise = np.load(tmp_path / "result.pointwise.npz")
+    assert pointwise["o_information"].shape == (120,)
+    assert (model / "weights.safetensors").is_file() and not (tmp_path / "model.checkpoint").exists()
+
+    # the saved model is reused: no training, same numbers with the same seed
+    again = invoke("--data", data_file, "--out", tmp_path / "again.json", "--model", model, "--measures", "tc", *FAST)
+    assert again.exit_code == 0 and "loaded fitted estimator" in again.output
+    assert json.loads((tmp_path / "again.json").read_text())["measures"]["tc"]["value"] == pytest.approx(report["measures"]["tc"]["value"])
+    # measures the saved model was not trained for are refused
+    refused = invoke("--data", data_file, "--out", tmp_path / "x.json", "--model", model, "--measures", "mi_j", *FAST)
+    assert isinstance(refused.exception, UserError) and "not trained" in str(refused.exception)
+
+
+def test_single_array_npz_bits_and_resume_guard(tmp_path):
+    path = tmp_path / "stacked.npz"
+    np.savez(path, X=redundant(3, 2, rho=0.5).sample(300, seed=1))
+    out = tmp_path / "r.json"
+    (tmp_path / "r.checkpoint").mkdir()
+    (tmp_path / "r.checkpoint" / "checkpoint.json").write_text("{}")  # an interrupted run is waiting
+    blocked = invoke("--data", path, "--out", out, "--bits", *FAST)
+    assert isinstance(blocked.exception, UserError) and "--resume" in str(blocked.exception)
+    (tmp_path / "r.checkpoint" / "checkpoint.json").unlink()
+    result = invoke("--data", path, "--out", out, "--bits", "--test-fraction", "0", "--measures", "all", *FAST)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["unit"] == "bits" and report["variables"] == ["X[0]", "X[1]", "X[2]"] and report["dims"] == [2, 2, 2]
+    assert report["n_samples"] == 300 and not out.with_suffix(".pointwise.npz").exists()
+    assert report["measures"]["mi_j"]["value"][0][0] is None  # MI of a variable with itself: undefined
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p.write_text("not a zip"), "not a readable .npz"),
+    (lambda p: np.savez(p, x=np.zeros((10, 3, 2, 2))), "must be \\[n, N\\] or \\[n, N, d\\]"),
+    (lambda p: np.savez(p, a=np.arange(10.0), b=np.arange(11.0)), "different numbers of samples"),
+    (lambda p: np.savez(p, a=np.array(["x"] * 10), b=np.arange(10.0)), "not numeric"),
+    (lambda p: np.savez(p, a=np.arange(10.0), b=np.full(10, np.inf)), "variable 1 has a non-finite value"),
+])
+def test_bad_data_files_are_user_errors(tmp_path, make, message):
+    path = tmp_path / "bad.npz"
+    make(path)
+    result = invoke("--data", path, "--out", tmp_path / "r.json", *FAST)
+    assert isinstance(result.exception, UserError)
+    assert re.search(message, str(result.exception))
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_cli_prints_one_line_error_and_exit_code_two(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "info", "--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r.json"),
+         "--measures", "tc,entropy"], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines() == ["error: unknown measure(s) entropy; choose from tc, dtc, s_information, "
+                                                     "o_information, o_gradient, mi_c, mi_j"]

@@ -1,0 +1,57 @@
+"""Online redundancy monitor: calibration on nominal frames, per-frame scores, flags and attribution."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fusion.redundancy.monitor import Monitor
+from fusion.redundancy.online import check_frames
+from preprocessing.errors import UserError
+
+
+def test_monitor_folder_describes_itself(redundancy_monitor):
+    meta = json.loads((redundancy_monitor / "monitor.json").read_text())
+    assert [s["name"] for s in meta["sensors"]] == ["camera", "radar", "lidar"]
+    groups = meta["calibration"]["groups"]
+    assert {name: g["frames"] for name, g in groups.items()} == {"all": 75, "day": 50, "night": 25}
+    for group in groups.values():
+        cov = np.array(group["cov"])
+        assert cov.shape == (2, 2) and np.allclose(cov, cov.T) and (np.linalg.eigvalsh(cov) > 0).all()
+        assert group["threshold"] > 0
+    monitor = Monitor.load(redundancy_monitor)
+    assert set(monitor.null_latents) == {"camera", "radar", "lidar"}
+    assert all(z.shape == (4, 8, 14) for z in monitor.null_latents.values())
+
+
+def test_nominal_frames_score_like_calibration(redundancy_monitor, redundancy_shards, autoencoders, tmp_path):
+    """A frame is scored alone with a fixed seed: re-checking the calibration frames reproduces its statistics."""
+    out = tmp_path / "flags.json"
+    result = check_frames(redundancy_shards, autoencoders, redundancy_monitor, out, [])
+    assert json.loads(out.read_text()) == result
+    calibration = Monitor.load(redundancy_monitor).calibration
+    for name in ("day", "night"):
+        frames = [f for f in result["frames"] if f["group"] == name]
+        mean = np.mean([[f["o_information"], f["s_information"]] for f in frames], axis=0)
+        assert np.allclose(mean, calibration["groups"][name]["mean"], atol=1e-6)
+        assert np.mean([f["flagged"] for f in frames]) <= calibration["false_alarm"] + 1 / len(frames)
+    assert all(f["flagged"] == (f["distance"] > calibration["groups"][f["group"]]["threshold"]) for f in result["frames"])
+
+
+@pytest.mark.parametrize("fault", ["camera_blackout", "lidar_dropout"])
+def test_monitor_flags_dead_sensors(redundancy_monitor, redundancy_shards, autoencoders, fault):
+    faulted = check_frames(redundancy_shards, autoencoders, redundancy_monitor, None, [fault], scenes="day")
+    assert faulted["faults"] == [fault] and faulted["summary"]["frames"] == 50
+    assert faulted["summary"]["rate"] >= 0.7
+
+
+def test_monitor_input_errors(redundancy_monitor, redundancy_shards, autoencoders, tmp_path):
+    with pytest.raises(UserError, match="no parameter"):
+        check_frames(redundancy_shards, autoencoders, redundancy_monitor, None, ["lidar_dropout:beams=3"])
+    with pytest.raises(UserError, match="no frames of night scenes in split 'val'"):
+        check_frames(redundancy_shards, autoencoders, redundancy_monitor, None, [], scenes="night", split="val")
+    with pytest.raises(UserError, match="not a redundancy monitor"):
+        check_frames(redundancy_shards, autoencoders, tmp_path, None, [])
+    assert not (tmp_path / "flags.json").exists()
