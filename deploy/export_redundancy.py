@@ -24,12 +24,12 @@ import torch
 from fusion.information.estimator import InformationEstimator
 from fusion.information.measures import plan, required_configurations
 from fusion.redundancy.extract import NULL_INPUT
-from fusion.redundancy.monitor import FALLBACK, STATISTICS, Monitor
+from fusion.redundancy.monitor import FALLBACK, Monitor
 from preprocessing.errors import UserError
 
 DRAWS_FILE = "redundancy.npz"
 SENSORS = ("camera", "radar", "lidar")  # the vehicle's sensor variables; the camera records the night frame
-SCORED_MEASURES = ("o_information", "s_information", "tc", "dtc")
+SCORED_MEASURES = ("o_information", "s_information", "tc", "dtc", "mi_rest")  # mi_rest: one value per sensor
 GROUP = "night"
 
 
@@ -44,7 +44,7 @@ class ScoreSource:
     score: str
     repeats: int
     seed: int
-    nominal: dict | None  # {group, statistics, mean [2], cov [2, 2], threshold, frames}
+    nominal: dict | None  # {group, statistics [K names], mean [K], cov [K, K], threshold, frames}
 
 
 def available_measures(estimator: InformationEstimator) -> list[str]:
@@ -76,7 +76,9 @@ def score_source(info: Path, autoencoders, grid: tuple[int, int], repeats: int, 
                             f"this monitor uses {monitor.names}")
         groups = monitor.calibration.get("groups", {})
         group = GROUP if GROUP in groups else FALLBACK
-        nominal = {"group": group, "statistics": list(STATISTICS), **groups[group]} if group in groups else None
+        nominal = None
+        if group in groups:
+            nominal = {"group": group, "statistics": monitor.calibration["statistics"], **groups[group]}
         return ScoreSource(monitor.estimator, (monitor.cell, monitor.cell), monitor.null_latents, "o_information",
                            monitor.mc_repeats, monitor.seed, nominal)  # fmt: skip
     estimator = InformationEstimator.load(info)
@@ -85,9 +87,15 @@ def score_source(info: Path, autoencoders, grid: tuple[int, int], repeats: int, 
                        repeats, seed, None)  # fmt: skip
 
 
-def expand(measures: list[str], n_vars: int) -> tuple[list, dict, dict]:
-    """(configurations, divergences {name: [[i, left, right]]}, measures {name: [[coef, divergence]]})."""
-    plans = {name: plan(name, n_vars)[()] for name in measures}
+def expand(measures: list[str], sensors: tuple[str, ...]) -> tuple[list, dict, dict]:
+    """(configurations, divergences {name: [[i, left, right]]}, measures {name: [[coef, divergence]]}).
+
+    A per-variable measure becomes one entry per sensor, ``name:sensor`` (e.g. ``mi_rest:lidar``),
+    the names the monitor's nominal statistics use."""
+    plans = {}
+    for name in measures:
+        for index, combination in plan(name, len(sensors)).items():
+            plans[":".join([name, *(sensors[i] for i in index)])] = combination
     divergences = sorted({d for combination in plans.values() for _, d in combination}, key=repr)
     configurations = sorted({c for d in divergences for c in d.configurations})
     index = {c: k for k, c in enumerate(configurations)}
@@ -138,7 +146,7 @@ def redundancy_section(source: ScoreSource, latent_channels: int, grid: tuple[in
     draws = measure_draws(estimator, cells, source.repeats, source.seed)
     nulls = {f"null_{kind}": np.asarray(source.null_latents[kind], np.float32) for kind in SENSORS}
     np.savez(folder / DRAWS_FILE, **draws, **nulls)
-    configurations, divergences, combinations = expand(measures, len(expected))
+    configurations, divergences, combinations = expand(measures, SENSORS)
     return {
         "sensors": list(SENSORS),
         "descriptor": "(normalised latent − latent of a null input) averaged over window × window cells",

@@ -79,7 +79,8 @@ def test_default_settings_come_from_the_model(pipelines):
     assert a.seconds["per_step"] * 3 == pytest.approx(a.seconds["denoise"])  # ⌊6 · 0.5⌋ steps
 
 
-NOMINAL = {"frames": 5, "mean": [0.5, 2.0], "cov": [[1.0, 0.2], [0.2, 4.0]], "threshold": 3.0}
+STATISTICS = ["o_information", "s_information", "mi_rest:camera", "mi_rest:radar", "mi_rest:lidar"]
+NOMINAL = {"frames": 12, "mean": [0.5, 2.0, 0.3, 0.4, 0.5], "cov": (np.diag([1.0, 4.0, 0.5, 0.5, 0.5]) + 0.1).tolist(), "threshold": 3.0}
 
 
 def monitor_export(deploy_models, folder, cell: int = 2):
@@ -90,7 +91,7 @@ def monitor_export(deploy_models, folder, cell: int = 2):
     shapes = {"camera": (3, 32, 48), "radar": (4, 32, 48), "lidar": (3, 32, 48)}
     nulls = {kind: extractor.null_latent(kind, shape) for kind, shape in shapes.items()}
     monitor = Monitor(sensors=sensors, cell=cell, mc_repeats=3, seed=5, estimator=InformationEstimator.load(deploy_models.info),
-                      null_latents=nulls, calibration={"false_alarm": 0.05, "groups": {"all": NOMINAL}})  # fmt: skip
+                      null_latents=nulls, calibration={"false_alarm": 0.05, "statistics": STATISTICS, "groups": {"all": NOMINAL}})  # fmt: skip
     source = score_source(monitor.save(folder / "monitor"), autoencoders, (4, 6), 16, 0)
     models = folder / "onnx"
     shutil.copytree(deploy_models.onnx, models)
@@ -109,12 +110,12 @@ def test_redundancy_statistics_are_the_monitors(deploy_models, pipelines, tmp_pa
     result = onnx_enhancer.enhance(inputs, seed=0)
     assert score.descriptors(result.latents).shape == (6, 12)  # 2×3 cells of 3 sensors × 4 channels
     maps = SensorMaps(camera=inputs["night"][0], lidar=inputs["lidar"][0], radar=inputs["radar"][0], radars=np.zeros((0, 4, 32, 48)))
-    (omega, s_information), = monitor.statistics(FrameDescriptors([{}], extractor([maps]), {}))
+    (statistics,) = monitor.statistics(FrameDescriptors([{}], extractor([maps]), {}))
     values = score.score(result.latents)
-    assert values["o_information"] == pytest.approx(omega, rel=1e-3)  # float32 noise of two backends
-    assert values["s_information"] == pytest.approx(s_information, rel=1e-3)
+    for name, value in zip(STATISTICS, statistics):
+        assert values[name] == pytest.approx(value, rel=1e-3), name  # float32 noise of two backends
     assert values["o_information"] == pytest.approx(values["tc"] - values["dtc"]) and abs(values["tc"]) > 1e-3
-    delta = np.array([omega, s_information]) - NOMINAL["mean"]
+    delta = statistics - NOMINAL["mean"]
     assert values["distance"] == pytest.approx(delta @ np.linalg.inv(NOMINAL["cov"]) @ delta, rel=1e-2)
     assert values["in_band"] == (values["distance"] <= NOMINAL["threshold"])
 

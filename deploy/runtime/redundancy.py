@@ -11,8 +11,9 @@ The numpy mirror of ``fusion.redundancy`` (descriptors) and ``fusion.information
   measures read, as one batch of K·R·P rows. Roles: 0 clean (τ = 0), 1 diffused (τ = t), 2 absent (τ = T).
 - KL integrand = w · Σ_i ‖ε̂_left(i)[i] − ε̂_right(i)[i]‖² (w = Z/2 of the VP schedule); a measure is
   Σ coef · KL (Ω = TC − DTC, S = TC + DTC); the frame's value is its mean over the R × P (draw, cell) pairs.
-- with a monitor's nominal band: the squared Mahalanobis distance of the frame's (Ω, S) from the
-  nominal mean, and whether it stays within the monitor's threshold (``in_band``).
+- with a monitor's nominal band: the squared Mahalanobis distance of the frame's statistics (Ω, S
+  and each sensor's share I(X_i; X∖i), named ``mi_rest:<sensor>``) from the nominal mean, and
+  whether it stays within the monitor's threshold (``in_band``).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class RedundancyScore:
                 for name, combination in self.measures.items()}
 
     def band(self, values: dict[str, float]) -> dict:
-        """Distance of the frame's (Ω, S) from the monitor's nominal, or nulls without a monitor."""
+        """Distance of the frame's statistics from the monitor's nominal, or nulls without a monitor."""
         if self.nominal is None:
             return {"distance": None, "in_band": None}
         delta = np.array([values[name] for name in self.nominal["statistics"]]) - np.asarray(self.nominal["mean"])

@@ -4,7 +4,8 @@ Everything derives from H(X_S) for subsets S of the N variables:
 
     TC(S)  = Σ_{i∈S} H(X_i) − H(X_S)
     DTC(S) = H(X_S) − Σ_{i∈S} H(X_i | X_{S∖i}) = Σ_{i∈S} H(X_{S∖i}) − (|S| − 1)·H(X_S)
-    S = TC + DTC,  Ω = TC − DTC,  ∂_iΩ = Ω(X) − Ω(X∖i),  I(X_i; X_j) = H_i + H_j − H_ij.
+    S = TC + DTC,  Ω = TC − DTC,  ∂_iΩ = Ω(X) − Ω(X∖i),  I(X_i; X_j) = H_i + H_j − H_ij,
+    I(X_i; X∖i) = H_i + H(X∖i) − H(X).
 
 Entropies are given for Gaussians (covariance Σ) and multivariate Student-t (dispersion Σ, ν
 degrees of freedom; every marginal is Student-t with the same ν), in nats.
@@ -86,5 +87,6 @@ def measures_from_entropy(entropy: Entropy, n_vars: int) -> dict:
             if i != j:
                 mi[i, j] = entropy((i,)) + entropy((j,)) - entropy(tuple(sorted((i, j))))
     gradient = np.array([omega - o_information(entropy, tuple(j for j in every if j != i)) for i in every])
+    rest = np.array([entropy((i,)) + entropy(tuple(j for j in every if j != i)) - entropy(every) for i in every])
     return {"tc": tc, "dtc": dtc, "s_information": tc + dtc, "o_information": omega,
-            "o_gradient": gradient, "mi_c": mi, "mi_j": mi.copy()}
+            "o_gradient": gradient, "mi_c": mi, "mi_j": mi.copy(), "mi_rest": rest}

@@ -7,6 +7,7 @@ reads its noise prediction from one configuration on each side, all at the same 
 - DTC(S) = joint(S) vs conditional(i | S∖i), i ∈ S
 - MINDE-c I(X_i; X_j) = conditional(i | j) vs marginal(i)
 - MINDE-j I(X_i; X_j) = joint({i, j}) vs [conditional(i | j), conditional(j | i)]
+- I(X_i; X∖i), what variable i shares with all the others = conditional(i | X∖i) vs marginal(i)
 
 A measure maps an index (``()`` for a scalar, ``(i,)`` per variable, ``(i, j)`` per pair) to a
 signed sum of divergences: S = TC + DTC, Ω = TC − DTC, ∂_iΩ = Ω(X) − Ω(X∖i). The configurations
@@ -20,7 +21,7 @@ from itertools import combinations
 
 from fusion.information.configurations import Configuration, conditional, joint, marginal
 
-MEASURES = ("tc", "dtc", "s_information", "o_information", "o_gradient", "mi_c", "mi_j")
+MEASURES = ("tc", "dtc", "s_information", "o_information", "o_gradient", "mi_c", "mi_j", "mi_rest")
 DEFAULT_MEASURES = ("tc", "dtc", "s_information", "o_information")
 
 
@@ -52,6 +53,11 @@ def minde_c(i: int, j: int, n_vars: int) -> Divergence:
     return Divergence(((i, conditional(i, [j], n_vars), marginal(i, n_vars)),))
 
 
+def shared_with_rest(i: int, n_vars: int) -> Divergence:
+    rest = [j for j in range(n_vars) if j != i]
+    return Divergence(((i, conditional(i, rest, n_vars), marginal(i, n_vars)),))
+
+
 def minde_j(i: int, j: int, n_vars: int) -> Divergence:
     both = joint((i, j), n_vars)
     return Divergence(((i, both, conditional(i, [j], n_vars)), (j, both, conditional(j, [i], n_vars))))
@@ -81,6 +87,8 @@ def plan(name: str, n_vars: int) -> dict[tuple[int, ...], Combination]:
         return {(i, j): ((1.0, minde_c(i, j, n_vars)),) for i in every for j in every if i != j}
     if name == "mi_j":
         return {(i, j): ((1.0, minde_j(i, j, n_vars)),) for i, j in combinations(every, 2)}
+    if name == "mi_rest":
+        return {(i,): ((1.0, shared_with_rest(i, n_vars)),) for i in every}
     raise ValueError(f"unknown measure {name!r}; choose from {', '.join(MEASURES)}")
 
 

@@ -2,20 +2,24 @@
 
 One ``InformationEstimator`` is fitted on the cells of nominal frames (no faults). A frame is
 scored alone: its P cell descriptors are the samples of one ``measure`` call with the monitor's
-fixed Monte-Carlo seed, so its score depends on that frame only. The frame's pointwise TC and DTC
-(means over its cells) give its redundancy Ω = TC − DTC and total dependence S = TC + DTC.
+fixed Monte-Carlo seed, so its score depends on that frame only. Its statistics are the means over
+its cells of: redundancy Ω = TC − DTC, total dependence S = TC + DTC, and per sensor i what it
+shares with the others, I(X_i; X∖i) (all from the configurations a TC/DTC fit trains).
 
-Nominal (Ω, S) differ between day and night (a dark camera shares less with LiDAR and radar), so
-calibration keeps, per lighting group (``day``, ``night``, and ``all`` as the fallback for a group
-without calibration frames), the mean and covariance of (Ω, S) over the nominal calibration frames
-and the 1 − ``false_alarm`` quantile of their squared Mahalanobis distances. A frame is flagged
-when its distance from its group's nominal exceeds that threshold: a dead camera raises Ω, a dead
-LiDAR lowers S, and the distance catches both directions with one calibrated false-alarm rate.
+Ω and S summarise the whole system and move little when one of three sensors dies (a dead LiDAR
+shifts S by about one nominal std); the per-sensor shares move by several stds, because the
+others' denoisers no longer find in it what they predicted. Nominal statistics differ between day
+and night (a dark camera shares less), so calibration keeps, per lighting group (``day``,
+``night``, and ``all`` as the fallback for a group without calibration frames), their mean and
+covariance over the nominal calibration frames and the 1 − ``false_alarm`` quantile of the squared
+Mahalanobis distances. A frame is flagged when its distance from its group's nominal exceeds that
+threshold, which catches a change in any direction with one calibrated false-alarm rate.
 
 Folder::
 
     MONITOR_DIR/monitor.json               format, sensors, descriptor cell, MC repeats and seed,
-                                           calibration per group: frames, mean [2], cov [2, 2], threshold
+                                           calibration: statistics (names, K = 2 + sensors) and per
+                                           group: frames, mean [K], cov [K, K], threshold
     MONITOR_DIR/estimator/                 the fitted estimator (``InformationEstimator.save``)
     MONITOR_DIR/null_latents.safetensors   encode(null input) per sensor kind [C, h, w] (descriptor offset)
 """
@@ -39,7 +43,7 @@ from preprocessing.atomic import atomic_directory, atomic_write_json
 from preprocessing.errors import UserError
 
 FORMAT = "nightfusion.redundancy-monitor/1"
-STATISTICS = ("o_information", "s_information")  # per frame, from pointwise TC and DTC
+SYSTEM_STATISTICS = ("o_information", "s_information")
 FALLBACK = "all"
 
 
@@ -61,27 +65,31 @@ class Monitor:
     def names(self) -> list[str]:
         return [s.name for s in self.sensors]
 
+    @property
+    def statistic_names(self) -> list[str]:
+        return [*SYSTEM_STATISTICS, *(f"mi_rest:{name}" for name in self.names)]
+
     def statistics(self, descriptors: FrameDescriptors, progress=None) -> np.ndarray:
-        """Per-frame (Ω, S) [n, 2], each frame measured alone."""
+        """Per-frame (Ω, S, I(X_1; X∖1), …, I(X_N; X∖N)) [n, 2 + N], each frame measured alone."""
         if descriptors.cells < 2:
             raise UserError("the monitor needs at least 2 descriptor cells per frame; use a smaller cell")
         rows = []
         with single_thread():
             for i in range(len(descriptors)):
                 cells = [descriptors.values[name][i] for name in self.names]  # each [P, C]
-                result = self.estimator.measure(cells, ("tc", "dtc"), mc_repeats=self.mc_repeats, seed=self.seed)
+                result = self.estimator.measure(cells, ("tc", "dtc", "mi_rest"), mc_repeats=self.mc_repeats, seed=self.seed)
                 tc, dtc = float(result["tc"].value), float(result["dtc"].value)
-                rows.append((tc - dtc, tc + dtc))
+                rows.append((tc - dtc, tc + dtc, *np.asarray(result["mi_rest"].value, dtype=np.float64)))
                 if progress is not None:
                     progress.advance()
-        return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+        return np.asarray(rows, dtype=np.float64).reshape(-1, len(self.statistic_names))
 
     def group_of(self, frame: dict) -> str:
         group = lighting(frame)
         return group if group in self.calibration.get("groups", {}) else FALLBACK
 
     def distances(self, frames: list[dict], statistics: np.ndarray) -> np.ndarray:
-        """Squared Mahalanobis distance [n] of each frame's (Ω, S) from its lighting group's nominal."""
+        """Squared Mahalanobis distance [n] of each frame's statistics from its lighting group's nominal."""
         out = np.empty(len(frames))
         for i, frame in enumerate(frames):
             group = self.calibration["groups"][self.group_of(frame)]
@@ -93,18 +101,21 @@ class Monitor:
         return np.array([d > self.calibration["groups"][self.group_of(f)]["threshold"] for f, d in zip(frames, distances)], bool)
 
     def calibrate(self, descriptors: FrameDescriptors, false_alarm: float, progress=None) -> dict:
-        """Per lighting group: mean / covariance of nominal (Ω, S) and the distance threshold."""
+        """Per lighting group: mean / covariance of the nominal statistics and the distance threshold."""
         statistics = self.statistics(descriptors, progress)
+        k = statistics.shape[1]
         groups = {FALLBACK: np.ones(len(descriptors), bool)}
         for name in ("day", "night"):
             members = np.array([lighting(f) == name for f in descriptors.frames])
-            if members.sum() >= 3:  # a covariance of 2 statistics needs a few frames
+            if members.sum() >= 2 * k:  # a covariance of k statistics needs clearly more than k frames
                 groups[name] = members
-        self.calibration = {"false_alarm": false_alarm, "statistics": list(STATISTICS), "groups": {}}
+        if len(descriptors) < k + 1:
+            raise UserError(f"calibrating {k} statistics needs more than {k} nominal frames, got {len(descriptors)}")
+        self.calibration = {"false_alarm": false_alarm, "statistics": self.statistic_names, "groups": {}}
         for name, members in groups.items():
             values = statistics[members]
             mean = values.mean(axis=0)
-            cov = np.cov(values.T) + 1e-9 * np.eye(2)  # floor: two identical frames must not make it singular
+            cov = np.cov(values.T) + 1e-9 * np.eye(k)  # floor: identical frames must not make it singular
             delta = values - mean
             distances = np.einsum("ij,jk,ik->i", delta, np.linalg.inv(cov), delta)
             self.calibration["groups"][name] = {

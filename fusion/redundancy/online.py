@@ -77,6 +77,7 @@ def check_frames(data: Path, autoencoders: Path, monitor_dir: Path, out: Path | 
             {
                 "key": f["key"], "scene": f["scene_name"], "timestamp": f["timestamp"], "night_scene": f["night_scene"],
                 "group": monitor.group_of(f), "o_information": float(statistics[i, 0]), "s_information": float(statistics[i, 1]),
+                "shared": {name: float(v) for name, v in zip(monitor.names, statistics[i, 2:])},
                 "distance": float(distances[i]), "flagged": bool(flags[i]),
             }  # fmt: skip
             for i, f in enumerate(frames.frames)
