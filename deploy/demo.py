@@ -1,68 +1,255 @@
-"""The end-to-end demo: every stage on a generated world, each resumable from its finished output.
+"""The end-to-end demo: every stage of the product on a generated world, resumable stage by stage.
 
-Stages write their outputs atomically, so a stage whose output exists is complete and is skipped
-when an interrupted demo is run again.
+world → ingest → autoencoders → diffusion → evaluation → redundancy report → monitor → export →
+recording → vehicle → summary page. Each stage writes into its own folder under ``OUT``; when it
+has finished, its result is recorded in ``OUT/stages.json`` (atomically). Running the demo again
+skips the recorded stages and lets an interrupted one continue with its own resume support (ingest,
+training and the redundancy report resume; the others start their folder again).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import time
 from pathlib import Path
+from typing import Callable
 
 from pydantic import Field
 from rich.console import Console
 
 from preprocessing.atomic import atomic_write_json
 from preprocessing.config import StrictModel, load_config
+from preprocessing.errors import UserError
+
+STAGES_FILE = "stages.json"
 
 
+# ----------------------------------------------------------------------------- configuration
 class WorldStage(StrictModel):
-    scenes: int = Field(6, ge=1)
+    scenes: int = Field(6, ge=2)
     samples: int = Field(12, ge=2)
     seed: int = 0
-    night_fraction: float = Field(0.34, ge=0.0, le=1.0)
+    night_fraction: float = Field(0.34, gt=0.0, lt=1.0)
     camera_size: tuple[int, int] = (800, 450)
-    camera_sweeps: bool = True
+    camera_sweeps: bool = False
     workers: int = Field(2, ge=1)
+
+
+class IngestStage(StrictModel):
+    resolution: tuple[int, int] = (64, 112)
+    camera_sweeps: bool = False
+    nsweeps: int = Field(3, ge=1)
+    workers: int = Field(2, ge=0)
+
+
+class TrainingStage(StrictModel):
+    autoencoders: Path = Path("configs/autoencoder_demo.yaml")
+    autoencoder_steps: int | None = Field(None, ge=1, description="overrides train.steps of every autoencoder")
+    diffusion: Path = Path("configs/mld_demo.yaml")
+    diffusion_steps: int | None = Field(None, ge=1, description="overrides train.steps of the diffusion model")
+
+
+class EvaluationStage(StrictModel):
+    limit: int | None = Field(32, ge=1)
+    steps: int = Field(50, ge=1)
+    sweep_frames: int = Field(0, ge=0)
+
+
+class RedundancyStage(StrictModel):
+    config: Path = Path("configs/redundancy.yaml")
+    seeds: tuple[int, ...] | None = None
+    estimator_steps: int | None = Field(None, ge=1)
+    faults: tuple[str, ...] = ("camera_blackout", "lidar_dropout", "radar_ghosts")
+
+
+class VehicleStage(StrictModel):
+    config: Path = Path("configs/deploy.yaml")
+    frames: int = Field(8, ge=1)
 
 
 class DemoConfig(StrictModel):
     world: WorldStage = WorldStage()
+    ingest: IngestStage = IngestStage()
+    training: TrainingStage = TrainingStage()
+    evaluation: EvaluationStage = EvaluationStage()
+    redundancy: RedundancyStage = RedundancyStage()
+    vehicle: VehicleStage = VehicleStage()
 
 
-def describe_world(dataroot: Path, version: str, console: Console) -> dict:
-    """What the world holds, as the devkit sees it."""
+# ----------------------------------------------------------------------------- stages
+def stage_world(out: Path, config: DemoConfig, console: Console) -> dict:
     from nuscenes.nuscenes import NuScenes
 
-    nusc = NuScenes(version, str(dataroot), verbose=False)
-    scenes = [{"name": s["name"], "description": s["description"], "samples": s["nbr_samples"]} for s in nusc.scene]
-    console.print(f"[bold]devkit view of {dataroot}[/]")
-    nusc.list_scenes()
-    channels = sorted({nusc.get("calibrated_sensor", r["calibrated_sensor_token"])["sensor_token"] for r in nusc.sample_data})
-    return {
-        "scenes": scenes,
-        "sample_data": len(nusc.sample_data),
-        "sensors": len(channels),
-        "annotations": len(nusc.sample_annotation),
-    }
-
-
-def run_demo(out: Path, config_path: Path) -> dict:
     from preprocessing.world import generate_world
-    from preprocessing.world.cli import print_summary
 
-    console = Console()
+    world = out / "world"
+    if world.exists():  # generate_world writes atomically: an existing dataroot is complete
+        summary = json.loads((out / "world_summary.json").read_text()) if (out / "world_summary.json").is_file() else {}
+    else:
+        summary = generate_world(world, **config.world.model_dump())
+        atomic_write_json(out / "world_summary.json", summary)
+    nusc = NuScenes("v1.0-mini", str(world), verbose=False)
+    scenes = [{"name": s["name"], "description": s["description"], "samples": s["nbr_samples"]} for s in nusc.scene]
+    return {"dataroot": str(world), "scenes": scenes, "sample_data": len(nusc.sample_data),
+            "annotations": len(nusc.sample_annotation), "frames_per_second": summary.get("frames_per_second")}  # fmt: skip
+
+
+def stage_ingest(out: Path, config: DemoConfig, console: Console) -> dict:
+    from preprocessing.dataset import ShardDataset
+    from preprocessing.ingest import ingest
+    from preprocessing.ingest_config import IngestConfig
+
+    shards = out / "shards"
+    settings = IngestConfig(dataroot=out / "world", out=shards, shard_size=16, **config.ingest.model_dump())
+    manifest = ingest(settings, resume=shards.exists())
+    held_out = manifest["counts"]["by_split"].get("val", 0) - sum(r["night_scene"] for r in ShardDataset(shards, "val").records)
+    if held_out == 0:  # evaluation and the monitor's checks compare with true day frames
+        raise UserError(f"{shards}: the validation split holds no day frame; choose another world seed or more scenes")
+    return {"shards": str(shards), **manifest["counts"]}
+
+
+def stage_autoencoders(out: Path, config: DemoConfig, console: Console) -> dict:
+    from perception.cli import train_autoencoders
+    from perception.config import AutoencodersConfig
+
+    settings = load_config(config.training.autoencoders, AutoencodersConfig)
+    if config.training.autoencoder_steps:
+        steps = config.training.autoencoder_steps
+        settings = settings.model_copy(update={
+            name: getattr(settings, name).model_copy(update={"train": getattr(settings, name).train.model_copy(update={"steps": steps})})
+            for name in ("camera", "lidar", "radar")
+        })  # fmt: skip
+    target = out / "autoencoders"
+    metrics = train_autoencoders(settings, out / "shards", target, resume=target.exists(), console=console)
+    return {"folder": str(target),
+            "metrics": {name: {**(m.get("validation") or {}), "samples_per_second": m["samples_per_second"]}
+                        for name, m in metrics.items()}}  # fmt: skip
+
+
+def stage_diffusion(out: Path, config: DemoConfig, console: Console) -> dict:
+    from fusion.diffusion.config import MLDConfig
+    from fusion.diffusion.run import train_run
+
+    settings = load_config(config.training.diffusion, MLDConfig)
+    if config.training.diffusion_steps:
+        settings = settings.model_copy(update={"train": settings.train.model_copy(update={"steps": config.training.diffusion_steps})})
+    target = out / "mld"
+    summary = train_run(settings, out / "shards", out / "autoencoders", target, resume=target.exists())
+    return {"folder": str(target), **{k: summary[k] for k in ("loss_before", "loss_after", "steps") if k in summary}}
+
+
+def stage_evaluation(out: Path, config: DemoConfig, console: Console) -> dict:
+    from fusion.diffusion.evaluate import EvaluationSettings, evaluate, markdown_table
+
+    settings = EvaluationSettings(limit=config.evaluation.limit, steps=config.evaluation.steps,
+                                  sweep_frames=config.evaluation.sweep_frames)  # fmt: skip
+    metrics = evaluate(out / "mld", out / "shards", out / "evaluation", settings, overwrite=True)
+    console.print(markdown_table(metrics["methods"]))
+    return {"folder": str(out / "evaluation"), "methods": metrics["methods"]}
+
+
+def redundancy_config(config: DemoConfig):
+    from fusion.redundancy.config import RedundancyConfig
+
+    overrides = {}
+    if config.redundancy.seeds is not None:
+        overrides["seeds"] = list(config.redundancy.seeds)
+    if config.redundancy.estimator_steps is not None:
+        overrides["estimator"] = {"steps": config.redundancy.estimator_steps}
+    return load_config(config.redundancy.config, RedundancyConfig, overrides)
+
+
+def stage_redundancy(out: Path, config: DemoConfig, console: Console) -> dict:
+    from fusion.redundancy.report import run_report
+
+    target = out / "redundancy"
+    report = run_report(out / "shards", out / "autoencoders", target, redundancy_config(config), resume=target.exists(),
+                        progress=True)  # fmt: skip
+    conditions = {}
+    for name, block in report["conditions"].items():
+        measures = block["measures"]
+        conditions[name] = {"o_information": measures["o_information"]["value"],
+                            "s_information": measures["s_information"]["value"],
+                            "suspect": block.get("attribution", {}).get("suspect")}  # fmt: skip
+    return {"page": str(target / "report.html"), "conditions": conditions}
+
+
+def stage_monitor(out: Path, config: DemoConfig, console: Console) -> dict:
+    from fusion.redundancy.online import calibrate_monitor, check_frames
+
+    settings = redundancy_config(config)
+    target = out / "monitor"
+    calibrate_monitor(out / "shards", out / "autoencoders", target, settings, overwrite=True, progress=True)
+    held_out = settings.monitor.calibration_split or "val"
+    rates = {}
+    for fault in ("nominal", *config.redundancy.faults):
+        result = check_frames(out / "shards", out / "autoencoders", target, out / "monitor_checks" / f"{fault}.json",
+                              [] if fault == "nominal" else [fault], split=held_out, scenes="day")  # fmt: skip
+        rates[fault] = result["summary"]
+    return {"folder": str(target), "split": held_out, "flag_rates": rates}
+
+
+def stage_export(out: Path, config: DemoConfig, console: Console) -> dict:
+    from deploy.config import DeployConfig
+    from deploy.export import export_models
+
+    settings = load_config(config.vehicle.config, DeployConfig).export
+    manifest = export_models(out / "mld", out / "onnx", info_dir=out / "monitor", settings=settings, overwrite=True)
+    return {"folder": str(out / "onnx"), "parity_max_abs_diff": {n: g["parity_max_abs_diff"] for n, g in manifest["graphs"].items()}}
+
+
+def stage_recording(out: Path, config: DemoConfig, console: Console) -> dict:
+    from deploy.record import write_recording
+
+    target = out / "recording"
+    shutil.rmtree(target, ignore_errors=True)
+    return write_recording(out / "world", target, condition="night", limit=config.vehicle.frames)
+
+
+def stage_vehicle(out: Path, config: DemoConfig, console: Console) -> dict:
+    from deploy.config import DeployConfig
+    from deploy.runtime import VehicleRuntime, run_recording
+
+    settings = load_config(config.vehicle.config, DeployConfig).vehicle
+    runtime = VehicleRuntime(out / "onnx", settings)
+    target = out / "vehicle"
+    return run_recording(runtime, out / "recording", target, resume=target.exists())
+
+
+STAGES: dict[str, Callable[[Path, DemoConfig, Console], dict]] = {
+    "world": stage_world,
+    "ingest": stage_ingest,
+    "autoencoders": stage_autoencoders,
+    "diffusion": stage_diffusion,
+    "evaluation": stage_evaluation,
+    "redundancy": stage_redundancy,
+    "monitor": stage_monitor,
+    "export": stage_export,
+    "recording": stage_recording,
+    "vehicle": stage_vehicle,
+}
+
+
+# ----------------------------------------------------------------------------- driver
+def run_demo(out: Path, config_path: Path, console: Console | None = None) -> dict:
+    """Run every unfinished stage in order, then write the summary page; returns the stage results."""
+    from deploy.demo_page import write_summary_page
+
+    console = console or Console()
     config = load_config(config_path, DemoConfig)
     out.mkdir(parents=True, exist_ok=True)
-    world_dir = out / "world"
-    if world_dir.exists():
-        console.print(f"[green]world[/]: {world_dir} exists, skipping")
-    else:
-        summary = generate_world(world_dir, **config.world.model_dump())
-        print_summary(summary)
-        atomic_write_json(out / "world_summary.json", summary)
-    report = {"world": describe_world(world_dir, "v1.0-mini", console)}
-    atomic_write_json(out / "summary.json", report)
-    console.print(f"[bold green]demo summary[/] written to {out / 'summary.json'}")
-    console.print_json(json.dumps({k: v for k, v in report["world"].items() if k != "scenes"}))
-    return report
+    ledger_path = out / STAGES_FILE
+    ledger = json.loads(ledger_path.read_text()) if ledger_path.is_file() else {}
+    for name, stage in STAGES.items():
+        if name in ledger:
+            console.print(f"[green]✓ {name}[/] finished earlier ({ledger[name]['seconds']:.0f} s), skipping")
+            continue
+        console.rule(f"[bold]{name}")
+        start = time.perf_counter()
+        result = stage(out, config, console)
+        ledger[name] = {"seconds": time.perf_counter() - start, "result": result}
+        atomic_write_json(ledger_path, ledger)
+    page = write_summary_page(out, ledger)
+    console.print(f"[bold green]demo finished[/]: summary page {page}")
+    return ledger

@@ -11,9 +11,7 @@ import numpy as np
 import typer
 
 from fusion.information.config import EstimatorConfig
-from fusion.information.estimator import InformationEstimator, check_measures
 from fusion.information.measures import DEFAULT_MEASURES, MEASURES
-from fusion.information.variables import as_variables
 from preprocessing.atomic import atomic_write_bytes, atomic_write_json
 from preprocessing.config import load_config, validate
 from preprocessing.errors import UserError
@@ -37,6 +35,8 @@ def load_npz(path: Path) -> tuple[list[str], list[np.ndarray]]:
         if array.ndim not in (2, 3):
             raise UserError(f"{path}: a single array must be [n, N] or [n, N, d], got shape {array.shape}")
         names, arrays = [f"{names[0]}[{i}]" for i in range(array.shape[1])], [array[:, i] for i in range(array.shape[1])]
+    from fusion.information.variables import as_variables  # torch: only once a command runs
+
     as_variables(arrays, str(path))  # validate before splitting: shapes, dtype, finiteness
     return names, arrays
 
@@ -70,6 +70,8 @@ def info(
     seed: int = typer.Option(0, "--seed", help="Seed of the split and of the Monte-Carlo draws."),
 ) -> None:
     """Estimate MI, TC, DTC, S- and O-information and ∂_iΩ with one amortised score-based denoiser."""
+    from fusion.information.estimator import InformationEstimator, check_measures
+
     names = check_measures(list(MEASURES) if measures.strip() == "all" else [m.strip() for m in measures.split(",") if m.strip()])
     settings = load_config(config, EstimatorConfig) if config else EstimatorConfig()
     if steps is not None:

@@ -9,14 +9,12 @@ multi-time vector τ ∈ {0, t, T}^N:
 
 Joint of S: S diffused, rest absent. Marginal of i: joint of {i}. Conditional of i given G:
 i diffused, G clean, rest absent. Configurations are plain tuples so they can be hashed,
-deduplicated and stored in JSON.
+deduplicated and stored in JSON (their tensor form is in ``multitime.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
-import torch
+from collections.abc import Iterable
 
 CLEAN, DIFFUSED, ABSENT = 0, 1, 2
 
@@ -39,15 +37,3 @@ def conditional(i: int, given: Iterable[int], n_vars: int) -> Configuration:
     if i in given:
         raise ValueError(f"variable {i} cannot be both denoised and given")
     return tuple(DIFFUSED if j == i else CLEAN if j in given else ABSENT for j in range(n_vars))
-
-
-def tau(roles: torch.Tensor, t: torch.Tensor, horizon: float) -> torch.Tensor:
-    """Multi-time vector τ [B, N] from roles [B, N] and times t [B, 1]."""
-    t = t.expand(-1, roles.shape[-1])
-    return torch.where(roles == CLEAN, torch.zeros_like(t), torch.where(roles == DIFFUSED, t, torch.full_like(t, horizon)))
-
-
-def per_coordinate(roles: torch.Tensor, dims: Sequence[int]) -> torch.Tensor:
-    """Repeat variable roles [..., N] over each variable's coordinates → [..., D]."""
-    repeats = torch.as_tensor(list(dims), device=roles.device)
-    return torch.repeat_interleave(roles, repeats, dim=-1)

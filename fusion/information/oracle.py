@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fusion.information.configurations import per_coordinate
+from fusion.information.multitime import per_coordinate
 from fusion.information.schedule import VPSchedule
 
 

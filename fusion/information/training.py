@@ -26,7 +26,8 @@ from safetensors.torch import save as save_tensors
 from torch import nn
 
 from fusion.information.config import EstimatorConfig
-from fusion.information.configurations import CLEAN, DIFFUSED, Configuration, per_coordinate, tau
+from fusion.information.configurations import CLEAN, DIFFUSED, Configuration
+from fusion.information.multitime import per_coordinate, tau
 from fusion.information.progress import progress_bar
 from fusion.information.schedule import VPSchedule
 from preprocessing.atomic import atomic_write_bytes, atomic_write_json
