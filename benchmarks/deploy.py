@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import best_time  # noqa: I001  (from this folder, before it leaves sys.path below)
+
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
@@ -39,17 +41,6 @@ PRESETS = {
     "tiny": RandomModelSizes(frame=(64, 112), ae_channels=(16, 32, 32, 32), ae_groups=8, hidden_size=64, depth=2),
     "demo": RandomModelSizes(frame=(128, 224), ae_channels=(32, 64, 64, 64), ae_groups=8, hidden_size=256, depth=8),
 }
-
-
-def best_time(function, repeats: int) -> float:
-    """Fastest of ``repeats`` timed calls after one warm-up call (seconds)."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

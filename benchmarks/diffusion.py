@@ -28,17 +28,7 @@ from fusion.diffusion.sampling import enhancement_inputs, sample
 from fusion.diffusion.schedule import make_scheduler
 from fusion.diffusion.train import train_on_latents
 from preprocessing.config import load_config
-
-
-def best_time(function, repeats: int) -> float:
-    """Fastest of ``repeats`` timed calls after one warm-up call (seconds)."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_time
 
 
 def matmul_peak(size: int = 2048, repeats: int = 5) -> float:

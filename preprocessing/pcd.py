@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.recfunctions import structured_to_unstructured
 
 from preprocessing.atomic import atomic_write_bytes
 
@@ -128,4 +127,5 @@ def radar_filter_mask(
 
 def radar_points_matrix(points: np.ndarray) -> np.ndarray:
     """The devkit's layout: float64 matrix <18, n> with rows in field order."""
-    return structured_to_unstructured(points, dtype=np.float64).T
+    # one row per field: several times faster than structured_to_unstructured on a few hundred returns
+    return np.array([points[name] for name in points.dtype.names], dtype=np.float64).reshape(len(points.dtype.names), -1)

@@ -57,3 +57,21 @@ def test_monitor_input_errors(redundancy_monitor, redundancy_shards, autoencoder
     with pytest.raises(UserError, match="not a redundancy monitor"):
         check_frames(redundancy_shards, autoencoders, tmp_path, None, [])
     assert not (tmp_path / "flags.json").exists()
+
+
+def test_scene_out_threshold_keeps_the_false_alarm_rate_on_new_scenes():
+    """Frames of one scene share an offset: an in-sample quantile underestimates how far new scenes fall."""
+    from fusion.redundancy.monitor import location_and_scatter, nominal_band, squared_distances
+
+    rng = np.random.default_rng(0)
+
+    def scenes(count, frames=25, k=5):
+        values = rng.normal(0, 1, (count, frames, k)) + rng.normal(0, 0.6, (count, 1, k))
+        return values.reshape(-1, k), np.repeat([f"scene-{i}" for i in range(count)], frames)
+
+    calibration, names = scenes(5)
+    mean, cov, threshold = nominal_band(calibration, names, false_alarm=0.05)
+    in_sample = np.quantile(squared_distances(calibration, *location_and_scatter(calibration)), 0.95)
+    new_scenes, _ = scenes(400)
+    distances = squared_distances(new_scenes, mean, cov)
+    assert (distances > threshold).mean() <= 0.05 < (distances > in_sample).mean()

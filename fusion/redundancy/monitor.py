@@ -11,8 +11,8 @@ shifts S by about one nominal std); the per-sensor shares move by several stds, 
 others' denoisers no longer find in it what they predicted. Nominal statistics differ between day
 and night (a dark camera shares less), so calibration keeps, per lighting group (``day``,
 ``night``, and ``all`` as the fallback for a group without calibration frames), their mean and
-covariance over the nominal calibration frames and the 1 − ``false_alarm`` quantile of the squared
-Mahalanobis distances. A frame is flagged when its distance from its group's nominal exceeds that
+(Ledoit-Wolf shrunk) covariance over the nominal calibration frames and the 1 − ``false_alarm``
+quantile of squared Mahalanobis distances measured scene-out (``nominal_band``). A frame is flagged when its distance from its group's nominal exceeds that
 threshold, which catches a change in any direction with one calibrated false-alarm rate.
 
 Folder::
@@ -93,8 +93,7 @@ class Monitor:
         out = np.empty(len(frames))
         for i, frame in enumerate(frames):
             group = self.calibration["groups"][self.group_of(frame)]
-            delta = statistics[i] - np.asarray(group["mean"])
-            out[i] = delta @ np.linalg.solve(np.asarray(group["cov"]), delta)
+            out[i] = squared_distances(statistics[i : i + 1], np.asarray(group["mean"]), np.asarray(group["cov"]))[0]
         return out
 
     def flags(self, frames: list[dict], distances: np.ndarray) -> np.ndarray:
@@ -109,18 +108,14 @@ class Monitor:
             members = np.array([lighting(f) == name for f in descriptors.frames])
             if members.sum() >= 2 * k:  # a covariance of k statistics needs clearly more than k frames
                 groups[name] = members
-        if len(descriptors) < k + 1:
-            raise UserError(f"calibrating {k} statistics needs more than {k} nominal frames, got {len(descriptors)}")
+        if len(descriptors) < k + 2:
+            raise UserError(f"calibrating {k} statistics needs more than {k + 1} nominal frames, got {len(descriptors)}")
+        scenes = np.array([f["scene_name"] for f in descriptors.frames])
         self.calibration = {"false_alarm": false_alarm, "statistics": self.statistic_names, "groups": {}}
         for name, members in groups.items():
-            values = statistics[members]
-            mean = values.mean(axis=0)
-            cov = np.cov(values.T) + 1e-9 * np.eye(k)  # floor: identical frames must not make it singular
-            delta = values - mean
-            distances = np.einsum("ij,jk,ik->i", delta, np.linalg.inv(cov), delta)
+            mean, cov, threshold = nominal_band(statistics[members], scenes[members], false_alarm)
             self.calibration["groups"][name] = {
-                "frames": int(members.sum()), "mean": mean.tolist(), "cov": cov.tolist(),
-                "threshold": float(np.quantile(distances, 1.0 - false_alarm)),
+                "frames": int(members.sum()), "mean": mean.tolist(), "cov": cov.tolist(), "threshold": threshold,
             }  # fmt: skip
         return self.calibration
 
@@ -151,6 +146,41 @@ class Monitor:
             seed=meta["seed"], estimator=InformationEstimator.load(Path(directory) / "estimator"), null_latents=nulls,
             calibration=meta["calibration"],
         )  # fmt: skip
+
+
+def location_and_scatter(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean [k] and Ledoit-Wolf shrunk covariance [k, k] of values [n, k] (statistics of unequal scales are
+    standardised first, so the shrinkage target treats them alike)."""
+    from sklearn.covariance import LedoitWolf
+
+    mean = values.mean(axis=0)
+    scale = values.std(axis=0) + 1e-9
+    shrunk = LedoitWolf().fit((values - mean) / scale).covariance_
+    return mean, shrunk * np.outer(scale, scale) + 1e-12 * np.eye(values.shape[1])
+
+
+def squared_distances(values: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    delta = values - mean
+    return np.einsum("ij,ij->i", delta, np.linalg.solve(cov, delta.T).T)
+
+
+def nominal_band(values: np.ndarray, scenes: np.ndarray, false_alarm: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Mean, covariance and distance threshold of nominal statistics [n, k].
+
+    The threshold is the 1 − ``false_alarm`` quantile of *held-out* distances: each scene's frames
+    measured against the band of the other scenes (each frame against the others with fewer than
+    three scenes: against a single other scene, scene-to-scene differences would be all it sees). In-sample distances are too small for new scenes, so an in-sample quantile would flag
+    far more than ``false_alarm`` of the nominal frames of a scene never seen in calibration."""
+    k = values.shape[1]
+    names = np.unique(scenes)
+    folds = [scenes == name for name in names]
+    if len(names) < 3 or min(int((~fold).sum()) for fold in folds) < k + 2:
+        folds = [np.arange(len(values)) == i for i in range(len(values))]
+    held_out = np.empty(len(values))
+    for fold in folds:
+        held_out[fold] = squared_distances(values[fold], *location_and_scatter(values[~fold]))
+    mean, cov = location_and_scatter(values)
+    return mean, cov, float(np.quantile(held_out, 1.0 - false_alarm))
 
 
 def fit_monitor(train: FrameDescriptors, sensors: tuple[Sensor, ...], null_latents: dict[str, np.ndarray],
