@@ -60,16 +60,20 @@ def load_lidar(path: str) -> np.ndarray:
     return data.reshape(-1, 5)[:, :4].T
 
 
+def read_filtered_radar(path, filters: RadarFilters = RadarFilters()) -> np.ndarray:
+    """<18,N> float64 radar returns kept by ``filters``, unchecked values (OSError / PcdError on bad files)."""
+    points = read_radar_pcd(path)
+    return radar_points_matrix(points[radar_filter_mask(points, filters.invalid_states, filters.dynprop_states, filters.ambig_states)])
+
+
 def load_radar(path: str, filters: RadarFilters = RadarFilters()) -> np.ndarray:
     """<18,N> float64 radar returns kept by ``filters`` (``RadarPointCloud.from_file``)."""
     try:
-        points = read_radar_pcd(path)
+        matrix = read_filtered_radar(path, filters)
     except OSError as error:
         raise PointCloudError(f"{path}: cannot read radar file ({error.strerror or error})") from None
     except PcdError as error:
         raise PointCloudError(str(error)) from None
-    points = points[radar_filter_mask(points, filters.invalid_states, filters.dynprop_states, filters.ambig_states)]
-    matrix = radar_points_matrix(points)
     if not np.isfinite(matrix[:3]).all():  # an all-NaN *first* point is the empty-cloud marker, handled by the reader
         raise PointCloudError(f"{path}: radar returns with NaN/inf coordinates")
     return matrix

@@ -37,8 +37,8 @@ import numpy as np
 
 from preprocessing.frames import SensorFrame
 from preprocessing.geometry import Pose
-from preprocessing.pcd import PcdError, radar_filter_mask, radar_points_matrix, read_radar_pcd
-from preprocessing.pointclouds import RadarFilters
+from preprocessing.pcd import PcdError
+from preprocessing.pointclouds import RadarFilters, read_filtered_radar
 
 CALIBRATION_FILE = "calibration.json"
 LIDAR_VALUES = 5  # float32 per point in a .pcd.bin sweep
@@ -128,12 +128,10 @@ def read_lidar(path: Path) -> tuple[np.ndarray, int]:
 def read_radar(path: Path, filters: RadarFilters) -> tuple[np.ndarray, int]:
     """(<18, N> float64 returns kept by ``filters`` with finite values, number of non-finite returns dropped)."""
     try:
-        points = read_radar_pcd(path)
+        matrix = read_filtered_radar(path, filters)
     except OSError as error:
         raise SensorFileError(f"{path}: cannot read ({error.strerror or error})") from None
     except PcdError as error:
         raise SensorFileError(str(error)) from None
-    points = points[radar_filter_mask(points, filters.invalid_states, filters.dynprop_states, filters.ambig_states)]
-    matrix = radar_points_matrix(points)
     finite = np.isfinite(matrix).all(axis=0)
     return matrix[:, finite], int((~finite).sum())

@@ -12,8 +12,9 @@ others' denoisers no longer find in it what they predicted. Nominal statistics d
 and night (a dark camera shares less), so calibration keeps, per lighting group (``day``,
 ``night``, and ``all`` as the fallback for a group without calibration frames), their mean and
 (Ledoit-Wolf shrunk) covariance over the nominal calibration frames and the 1 − ``false_alarm``
-quantile of squared Mahalanobis distances measured scene-out (``nominal_band``). A frame is flagged when its distance from its group's nominal exceeds that
-threshold, which catches a change in any direction with one calibrated false-alarm rate.
+quantile of squared Mahalanobis distances measured scene-out (``nominal_band``). A frame is flagged
+when its distance from its group's nominal exceeds that threshold, which catches a change in any
+direction with one calibrated false-alarm rate.
 
 Folder::
 
@@ -169,8 +170,9 @@ def nominal_band(values: np.ndarray, scenes: np.ndarray, false_alarm: float) -> 
 
     The threshold is the 1 − ``false_alarm`` quantile of *held-out* distances: each scene's frames
     measured against the band of the other scenes (each frame against the others with fewer than
-    three scenes: against a single other scene, scene-to-scene differences would be all it sees). In-sample distances are too small for new scenes, so an in-sample quantile would flag
-    far more than ``false_alarm`` of the nominal frames of a scene never seen in calibration."""
+    three scenes: against a single other scene, scene-to-scene differences would be all it sees).
+    In-sample distances are too small for new scenes, so an in-sample quantile would flag far more
+    than ``false_alarm`` of the nominal frames of a scene never seen in calibration."""
     k = values.shape[1]
     names = np.unique(scenes)
     folds = [scenes == name for name in names]
