@@ -9,6 +9,7 @@ for an empty cloud).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -76,20 +77,17 @@ def write_radar_pcd(path: str | Path, points: np.ndarray) -> None:
 
 def decode_radar_pcd(data: bytes, source: str = "<bytes>") -> np.ndarray:
     """Decode PCD bytes into a structured array (fields as in the header); empty if the first point is NaN."""
-    lines, offset = [], 0
-    while len(lines) < len(_HEADER_KEYS):
-        end = data.find(b"\n", offset)
-        if end < 0:
-            raise PcdError(f"{source}: truncated PCD header ({len(lines)} of {len(_HEADER_KEYS)} lines)")
-        lines.append(data[offset:end].decode("utf-8", errors="replace").strip())
-        offset = end + 1
+    *head, body = data.split(b"\n", len(_HEADER_KEYS))
+    if len(head) < len(_HEADER_KEYS):
+        raise PcdError(f"{source}: truncated PCD header ({len(head)} of {len(_HEADER_KEYS)} lines)")
+    lines = [line.decode("utf-8", errors="replace").strip() for line in head]
+    offset = len(data) - len(body)
     for line, key in zip(lines, _HEADER_KEYS):
         if not line.startswith(key):
             raise PcdError(f"{source}: PCD header line {line!r} should start with {key!r}")
-    fields, sizes, types = (lines[i].split()[1:] for i in (2, 3, 4))
     try:
         width, height = int(lines[6].split()[1]), int(lines[7].split()[1])
-        dtype = np.dtype([(f, "<" + _PCD_TYPES[(t, int(s))]) for f, s, t in zip(fields, sizes, types, strict=True)])
+        dtype = _point_dtype(lines[2], lines[3], lines[4])
     except (ValueError, KeyError, IndexError) as error:
         raise PcdError(f"{source}: malformed PCD header ({error})") from None
     if lines[10].split()[1:] != ["binary"]:
@@ -99,14 +97,20 @@ def decode_radar_pcd(data: bytes, source: str = "<bytes>") -> np.ndarray:
     if len(data) - offset < width * dtype.itemsize:
         raise PcdError(f"{source}: truncated PCD body: {len(data) - offset} bytes for {width} points of {dtype.itemsize}")
     points = np.frombuffer(data, dtype=dtype, count=width, offset=offset).copy()
-    first = np.array([points[0][name] for name in dtype.names], dtype=np.float64)
-    return points[:0] if np.isnan(first).any() else points
+    return points[:0] if any(value != value for value in points[0].tolist()) else points  # NaN ≠ NaN
+
+
+@lru_cache(maxsize=64)  # every file of a dataset has the same FIELDS/SIZE/TYPE lines
+def _point_dtype(fields: str, sizes: str, types: str) -> np.dtype:
+    """The packed little-endian point dtype of a PCD header (KeyError/ValueError if malformed)."""
+    columns = zip(fields.split()[1:], sizes.split()[1:], types.split()[1:], strict=True)
+    return np.dtype([(field, "<" + _PCD_TYPES[(kind, int(size))]) for field, size, kind in columns])
 
 
 def read_radar_pcd(path: str | Path) -> np.ndarray:
     """Read a nuScenes radar PCD file into a structured array (all returns, unfiltered)."""
-    path = Path(path)
-    return decode_radar_pcd(path.read_bytes(), str(path))
+    with open(path, "rb") as file:
+        return decode_radar_pcd(file.read(), str(path))
 
 
 def radar_filter_mask(
@@ -118,11 +122,16 @@ def radar_filter_mask(
     """Boolean mask of the returns the devkit keeps for these state filters (its defaults unless given)."""
     keep = np.ones(len(points), bool)
     for field, states in (("invalid_state", invalid_states), ("dyn_prop", dynprop_states), ("ambig_state", ambig_states)):
-        # States are single bytes: a 256-entry lookup table is much cheaper than np.isin.
-        table = np.zeros(256, bool)
-        table[np.asarray(list(states), np.int64) % 256] = True
-        keep &= table[points[field].astype(np.int64) % 256]
+        keep &= _state_table(tuple(states))[points[field].astype(np.uint8)]
     return keep
+
+
+@lru_cache(maxsize=64)
+def _state_table(states: tuple[int, ...]) -> np.ndarray:
+    """256-entry lookup of the byte-sized states to keep: much cheaper than np.isin."""
+    table = np.zeros(256, bool)
+    table[np.asarray(states, np.int64) % 256] = True
+    return table
 
 
 def radar_points_matrix(points: np.ndarray) -> np.ndarray:

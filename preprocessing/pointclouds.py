@@ -28,7 +28,8 @@ from preprocessing.pcd import (
 
 LIDAR_FIELDS = ("x", "y", "z", "intensity")
 RADAR_FIELDS = RADAR_DTYPE.names
-_VELOCITY_ROWS = tuple((RADAR_FIELDS.index(f"vx{s}"), RADAR_FIELDS.index(f"vy{s}")) for s in ("", "_comp"))
+# (vx, vy) and (vx_comp, vy_comp) are adjacent rows: slices, not index lists (no fancy-indexing copies)
+_VELOCITY_ROWS = tuple(slice(RADAR_FIELDS.index(f"vx{s}"), RADAR_FIELDS.index(f"vy{s}") + 1) for s in ("", "_comp"))
 
 
 class PointCloudError(ValueError):
@@ -88,7 +89,7 @@ def aggregate_sweeps(sweeps: tuple[SensorFrame, ...], load, min_distance: float 
     clouds, lags = [], []
     for sweep in sweeps:
         cloud = load(sweep.path)
-        cloud = cloud[:, not_close_mask(cloud, min_distance)]
+        cloud = np.compress(not_close_mask(cloud, min_distance), cloud, axis=1)
         matrix = sweep_to_reference(sweep.sensor, sweep.ego, ref.ego, ref.sensor)
         cloud = apply_transform(cloud, matrix)
         if cloud.shape[0] == len(RADAR_FIELDS):
@@ -101,18 +102,15 @@ def aggregate_sweeps(sweeps: tuple[SensorFrame, ...], load, min_distance: float 
 def _rotate_velocities(cloud: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     """Rotate the planar radar velocities; the z part a pitch/roll change would add is dropped (radar has no vz)."""
     cloud = cloud.copy()
-    for vx, vy in _VELOCITY_ROWS:
-        cloud[[vx, vy]] = rotation[:2, :2] @ cloud[[vx, vy]]
+    for rows in _VELOCITY_ROWS:
+        cloud[rows] = rotation[:2, :2] @ cloud[rows]
     return cloud
 
 
 def radar_camera_velocities(cloud: np.ndarray, rotation: np.ndarray) -> dict[str, np.ndarray]:
     """[N,3] velocity vectors (raw and ego-compensated) rotated by ``rotation`` (sensor → camera)."""
-    out = {}
-    for name, (vx, vy) in zip(("velocity", "velocity_comp"), _VELOCITY_ROWS):
-        planar = np.vstack([cloud[vx], cloud[vy], np.zeros(cloud.shape[1])])
-        out[name] = (rotation @ planar).T
-    return out
+    # (vx, vy, 0) rotated: only the first two columns of the rotation act on a planar vector
+    return {name: (rotation[:, :2] @ cloud[rows]).T for name, rows in zip(("velocity", "velocity_comp"), _VELOCITY_ROWS)}
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,7 @@ def project_cloud(
     """Project a <C,N> cloud given in ``reference``'s sensor frame into ``camera`` (devkit-exact)."""
     chain = chain_to_camera(reference, camera)
     hit = project_points(cloud, chain, camera.intrinsic, camera.size[0], camera.size[1], min_dist)
-    kept = cloud[:, hit.index]
+    kept = cloud.take(hit.index, axis=1)
     fields = RADAR_FIELDS if cloud.shape[0] == len(RADAR_FIELDS) else LIDAR_FIELDS
     extra = {name: values[hit.index] for name, values in (extra or {}).items()}
     if fields is RADAR_FIELDS:
