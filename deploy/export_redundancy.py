@@ -22,14 +22,14 @@ import numpy as np
 import torch
 
 from fusion.information.estimator import InformationEstimator
-from fusion.information.measures import plan, required_configurations
+from fusion.information.measures import Divergence, SelfInformation, plan, required_configurations
 from fusion.redundancy.extract import NULL_INPUT
 from fusion.redundancy.monitor import FALLBACK, Monitor
 from preprocessing.errors import UserError
 
 DRAWS_FILE = "redundancy.npz"
 SENSORS = ("camera", "radar", "lidar")  # the vehicle's sensor variables; the camera records the night frame
-SCORED_MEASURES = ("o_information", "s_information", "tc", "dtc", "mi_rest")  # mi_rest: one value per sensor
+SCORED_MEASURES = ("o_information", "s_information", "tc", "dtc", "mi_rest", "entropy")  # the last two: one value per sensor
 GROUP = "night"
 
 
@@ -87,8 +87,9 @@ def score_source(info: Path, autoencoders, grid: tuple[int, int], repeats: int, 
                        repeats, seed, None)  # fmt: skip
 
 
-def expand(measures: list[str], sensors: tuple[str, ...]) -> tuple[list, dict, dict]:
-    """(configurations, divergences {name: [[i, left, right]]}, measures {name: [[coef, divergence]]}).
+def expand(measures: list[str], sensors: tuple[str, ...]) -> tuple[list, dict, dict, dict]:
+    """(configurations, divergences {name: [[i, left, right]]}, self-informations {name: [i, configuration]},
+    measures {name: [[coef, integrand name]]}).
 
     A per-variable measure becomes one entry per sensor, ``name:sensor`` (e.g. ``mi_rest:lidar``),
     the names the monitor's nominal statistics use."""
@@ -96,19 +97,20 @@ def expand(measures: list[str], sensors: tuple[str, ...]) -> tuple[list, dict, d
     for name in measures:
         for index, combination in plan(name, len(sensors)).items():
             plans[":".join([name, *(sensors[i] for i in index)])] = combination
-    divergences = sorted({d for combination in plans.values() for _, d in combination}, key=repr)
-    configurations = sorted({c for d in divergences for c in d.configurations})
+    items = sorted({d for combination in plans.values() for _, d in combination}, key=repr)
+    configurations = sorted({c for d in items for c in d.configurations})
     index = {c: k for k, c in enumerate(configurations)}
-    names = {d: f"d{k}" for k, d in enumerate(divergences)}
+    names = {d: f"d{k}" for k, d in enumerate(items)}
     return (
         [list(c) for c in configurations],
-        {names[d]: [[i, index[left], index[right]] for i, left, right in d.terms] for d in divergences},
+        {names[d]: [[i, index[left], index[right]] for i, left, right in d.terms] for d in items if isinstance(d, Divergence)},
+        {names[d]: [d.variable, index[d.configuration]] for d in items if isinstance(d, SelfInformation)},
         {name: [[coef, names[d]] for coef, d in combination] for name, combination in plans.items()},
     )
 
 
 def measure_draws(estimator: InformationEstimator, cells: int, repeats: int, seed: int) -> dict[str, np.ndarray]:
-    """The draws of ``fusion.information.evaluation.pointwise_divergences`` for ``cells`` samples:
+    """The draws of ``fusion.information.evaluation.pointwise_integrands`` for ``cells`` samples:
     per repeat and batch, t (stratified), then ε, then the filler. → t/alpha/sigma [R, P], noise/filler [R, P, D]."""
     schedule, total = estimator.schedule, sum(estimator.dims)
     generator = torch.Generator().manual_seed(seed)
@@ -146,7 +148,7 @@ def redundancy_section(source: ScoreSource, latent_channels: int, grid: tuple[in
     draws = measure_draws(estimator, cells, source.repeats, source.seed)
     nulls = {f"null_{kind}": np.asarray(source.null_latents[kind], np.float32) for kind in SENSORS}
     np.savez(folder / DRAWS_FILE, **draws, **nulls)
-    configurations, divergences, combinations = expand(measures, SENSORS)
+    configurations, divergences, self_information, combinations = expand(measures, SENSORS)
     return {
         "sensors": list(SENSORS),
         "descriptor": "(normalised latent − latent of a null input) averaged over window × window cells",
@@ -159,6 +161,7 @@ def redundancy_section(source: ScoreSource, latent_channels: int, grid: tuple[in
         "horizon": estimator.schedule.T,
         "configurations": configurations,
         "divergences": divergences,
+        "self_information": self_information,
         "measures": combinations,
         "score": source.score,
         "nominal": source.nominal,

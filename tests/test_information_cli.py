@@ -87,7 +87,7 @@ def test_bad_data_files_are_user_errors(tmp_path, make, message):
 def test_cli_prints_one_line_error_and_exit_code_two(tmp_path):
     completed = subprocess.run(
         [sys.executable, "-m", "deploy.cli", "info", "--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "r.json"),
-         "--measures", "tc,entropy"], capture_output=True, text=True, timeout=300)
+         "--measures", "tc,negentropy"], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 2
-    assert completed.stderr.strip().splitlines() == ["error: unknown measure(s) entropy; choose from tc, dtc, s_information, "
-                                                     "o_information, o_gradient, mi_c, mi_j, mi_rest"]
+    assert completed.stderr.strip().splitlines() == ["error: unknown measure(s) negentropy; choose from tc, dtc, s_information, "
+                                                     "o_information, o_gradient, mi_c, mi_j, mi_rest, entropy"]

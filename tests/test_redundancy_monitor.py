@@ -16,12 +16,13 @@ def test_monitor_folder_describes_itself(redundancy_monitor):
     meta = json.loads((redundancy_monitor / "monitor.json").read_text())
     assert [s["name"] for s in meta["sensors"]] == ["camera", "radar", "lidar"]
     statistics = meta["calibration"]["statistics"]
-    assert statistics == ["o_information", "s_information", "mi_rest:camera", "mi_rest:radar", "mi_rest:lidar"]
+    assert statistics == ["o_information", "s_information", "mi_rest:camera", "mi_rest:radar", "mi_rest:lidar",
+                          "entropy:camera", "entropy:radar", "entropy:lidar"]
     groups = meta["calibration"]["groups"]
     assert {name: g["frames"] for name, g in groups.items()} == {"all": 75, "day": 50, "night": 25}
     for group in groups.values():
         cov = np.array(group["cov"])
-        assert cov.shape == (5, 5) and np.allclose(cov, cov.T) and (np.linalg.eigvalsh(cov) > 0).all()
+        assert cov.shape == (8, 8) and np.allclose(cov, cov.T) and (np.linalg.eigvalsh(cov) > 0).all()
         assert group["threshold"] > 0
     monitor = Monitor.load(redundancy_monitor)
     assert set(monitor.null_latents) == {"camera", "radar", "lidar"}
@@ -36,7 +37,7 @@ def test_nominal_frames_score_like_calibration(redundancy_monitor, redundancy_sh
     calibration = Monitor.load(redundancy_monitor).calibration
     for name in ("day", "night"):
         frames = [f for f in result["frames"] if f["group"] == name]
-        mean = np.mean([[f["o_information"], f["s_information"], *f["shared"].values()] for f in frames], axis=0)
+        mean = np.mean([[f["o_information"], f["s_information"], *f["shared"].values(), *f["surprise"].values()] for f in frames], axis=0)
         assert np.allclose(mean, calibration["groups"][name]["mean"], atol=1e-6)
         assert np.mean([f["flagged"] for f in frames]) <= calibration["false_alarm"] + 1 / len(frames)
     assert all(f["flagged"] == (f["distance"] > calibration["groups"][f["group"]]["threshold"]) for f in result["frames"])

@@ -9,11 +9,13 @@ The numpy mirror of ``fusion.redundancy`` (descriptors) and ``fusion.information
   (t with α_t, σ_t, ε and the filler of absent variables, stored in ``redundancy.npz`` by the
   exporter, identical to the monitor's seeded draws) and denoised in every configuration K the
   measures read, as one batch of K·R·P rows. Roles: 0 clean (τ = 0), 1 diffused (τ = t), 2 absent (τ = T).
-- KL integrand = w · Σ_i ‖ε̂_left(i)[i] − ε̂_right(i)[i]‖² (w = Z/2 of the VP schedule); a measure is
-  Σ coef · KL (Ω = TC − DTC, S = TC + DTC); the frame's value is its mean over the R × P (draw, cell) pairs.
-- with a monitor's nominal band: the squared Mahalanobis distance of the frame's statistics (Ω, S
-  and each sensor's share I(X_i; X∖i), named ``mi_rest:<sensor>``) from the nominal mean, and
-  whether it stays within the monitor's threshold (``in_band``).
+- KL integrand = w · Σ_i ‖ε̂_left(i)[i] − ε̂_right(i)[i]‖² (w = Z/2 of the VP schedule); self-information
+  of sensor i = −log N(x0_i) + Σ log std_i + w · (‖ε_i − ε̂_marginal[i]‖² − ‖ε_i − σ x_t,i‖²); a measure
+  is Σ coef · integrand (Ω = TC − DTC, S = TC + DTC); the frame's value is its mean over the R × P
+  (draw, cell) pairs.
+- with a monitor's nominal band: the squared Mahalanobis distance of the frame's statistics (Ω, S,
+  each sensor's share I(X_i; X∖i) and surprise, named ``mi_rest:<sensor>``, ``entropy:<sensor>``)
+  from the nominal mean, and whether it stays within the monitor's threshold (``in_band``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class RedundancyScore:
         self.horizon = np.float32(spec["horizon"])
         self.configurations = np.asarray(spec["configurations"], np.int64)  # [K, N]
         self.divergences = spec["divergences"]  # {name: [[i, left index, right index], ...]}
+        self.self_information = spec.get("self_information", {})  # {name: [i, marginal configuration index]}
         self.measures = spec["measures"]  # {name: [[coef, divergence name], ...]}
         self.score_name = spec["score"]
         self.nominal = spec["nominal"]
@@ -59,6 +62,7 @@ class RedundancyScore:
         self.null = {sensor: draws[f"null_{sensor}"] for sensor in self.sensors}  # [C, h, w]
         ends = np.cumsum(self.dims)
         self.slices = [slice(int(end - d), int(end)) for d, end in zip(self.dims, ends)]
+        self.log_scale = [float(np.log(self.std[part].astype(np.float64)).sum()) for part in self.slices]
 
     def descriptors(self, latents: dict[str, np.ndarray]) -> np.ndarray:
         """One frame's latents ([1, C, h, w] by modality; missing sensors absent) → [P, D]."""
@@ -81,17 +85,24 @@ class RedundancyScore:
 
     def integrands(self, descriptors: np.ndarray) -> dict[str, np.ndarray]:
         """Descriptors [P, D] → every measure's integrand per (draw, cell) [R, P]."""
-        x, tau = self.inputs(((descriptors - self.mean) / self.std).astype(np.float32))
+        x0 = ((descriptors - self.mean) / self.std).astype(np.float32)
+        x, tau = self.inputs(x0)
         eps = self.graphs.run_one("info_denoiser", x=x, tau=tau).reshape(len(self.configurations), *self.noise.shape)
-        kl = {}
+        values = {}
         for name, terms in self.divergences.items():
             squared = sum(
                 ((eps[left][..., self.slices[i]] - eps[right][..., self.slices[i]]) ** 2).sum(axis=-1)
                 for i, left, right in terms
             )
-            kl[name] = (self.weight * squared).astype(np.float64)
-        return {name: sum(coef * kl[divergence] for coef, divergence in combination)
-                for name, combination in self.measures.items()}
+            values[name] = (self.weight * squared).astype(np.float64)
+        for name, (i, marginal) in self.self_information.items():
+            part = self.slices[i]
+            x0_i, noise = x0[:, part].astype(np.float64), self.noise[..., part].astype(np.float64)
+            x_t = self.alpha * x0_i + self.sigma * noise  # [R, P, d]
+            reference = 0.5 * (x0_i**2).sum(axis=-1) + 0.5 * x0_i.shape[-1] * np.log(2 * np.pi) + self.log_scale[i]
+            losses = ((noise - eps[marginal][..., part]) ** 2).sum(axis=-1) - ((noise - self.sigma * x_t) ** 2).sum(axis=-1)
+            values[name] = reference + self.weight * losses
+        return {name: sum(coef * values[item] for coef, item in combination) for name, combination in self.measures.items()}
 
     def band(self, values: dict[str, float]) -> dict:
         """Distance of the frame's statistics from the monitor's nominal, or nulls without a monitor."""

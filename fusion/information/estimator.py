@@ -27,8 +27,8 @@ from torch import nn
 
 from fusion.information.backbones import build_backbone
 from fusion.information.config import EstimatorConfig
-from fusion.information.evaluation import pointwise_divergences
-from fusion.information.measures import DEFAULT_MEASURES, MEASURES, Divergence, plan, required_configurations
+from fusion.information.evaluation import pointwise_integrands
+from fusion.information.measures import DEFAULT_MEASURES, MEASURES, Integrand, SelfInformation, plan, required_configurations
 from fusion.information.results import NATS_PER_BIT, Estimate, InformationResult
 from fusion.information.schedule import VPSchedule
 from fusion.information.training import Trainer
@@ -106,13 +106,15 @@ class InformationEstimator:
         if missing:
             raise UserError(f"measure(s) {', '.join(missing)} need configurations the denoiser was not trained on; fit with them")
         plans = {name: plan(name, len(dims)) for name in names}
-        divergences: list[Divergence] = sorted(
-            {d for p in plans.values() for combination in p.values() for _, d in combination}, key=repr)
-        column = {d: k for k, d in enumerate(divergences)}
+        items: list[Integrand] = sorted({d for p in plans.values() for combination in p.values() for _, d in combination}, key=repr)
+        column = {d: k for k, d in enumerate(items)}
         repeats = mc_repeats or self.config.mc_repeats
-        integrands = pointwise_divergences(
-            self.net, torch.from_numpy(self.standardizer(x)), dims, divergences, self.schedule, repeats,
+        integrands = pointwise_integrands(
+            self.net, torch.from_numpy(self.standardizer(x)), dims, items, self.schedule, repeats,
             self.config.eval_batch_size, torch.Generator().manual_seed(seed), progress)  # [R, n, K]
+        for k, item in enumerate(items):
+            if isinstance(item, SelfInformation):  # density of the standardised variable → of the data: + Σ log std
+                integrands[:, :, k] += self.standardizer.log_scale(dims)[item.variable]
         estimates = {name: _combine(plans[name], integrands, column, len(dims)) for name in names}
         if bits:
             estimates = {name: e.scaled(1.0 / NATS_PER_BIT) for name, e in estimates.items()}
@@ -156,8 +158,8 @@ class InformationEstimator:
         return estimator
 
 
-def _combine(measure_plan: dict, integrands: np.ndarray, column: dict[Divergence, int], n_vars: int) -> Estimate:
-    """Signed sums of divergence integrands [R, n, K] → one Estimate (scalar, [N] or [N, N])."""
+def _combine(measure_plan: dict, integrands: np.ndarray, column: dict[Integrand, int], n_vars: int) -> Estimate:
+    """Signed sums of integrands [R, n, K] → one Estimate (scalar, [N] or [N, N])."""
     index_shape = len(next(iter(measure_plan)))
     shape = (n_vars,) * index_shape
     repeats, n = integrands.shape[:2]

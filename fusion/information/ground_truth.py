@@ -89,4 +89,5 @@ def measures_from_entropy(entropy: Entropy, n_vars: int) -> dict:
     gradient = np.array([omega - o_information(entropy, tuple(j for j in every if j != i)) for i in every])
     rest = np.array([entropy((i,)) + entropy(tuple(j for j in every if j != i)) - entropy(every) for i in every])
     return {"tc": tc, "dtc": dtc, "s_information": tc + dtc, "o_information": omega,
-            "o_gradient": gradient, "mi_c": mi, "mi_j": mi.copy(), "mi_rest": rest}
+            "o_gradient": gradient, "mi_c": mi, "mi_j": mi.copy(), "mi_rest": rest,
+            "entropy": np.array([entropy((i,)) for i in every])}

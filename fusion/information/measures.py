@@ -9,6 +9,16 @@ reads its noise prediction from one configuration on each side, all at the same 
 - MINDE-j I(X_i; X_j) = joint({i, j}) vs [conditional(i | j), conditional(j | i)]
 - I(X_i; X∖i), what variable i shares with all the others = conditional(i | X∖i) vs marginal(i)
 
+Entropies are not divergences between two configurations but the log-ratio against the standard
+normal reference N(0, I) of the (standardised) variable, whose optimal noise prediction at x_t is
+σ_t·x_t. Per sample (MINDE, thesis §4.3), with t, ε drawn as above:
+
+- H(X_i): −log p(x_i) ≈ −log N(x_i) + ∫ β/(2σ²)·(‖ε − ε̂_marginal(i)‖² − ‖ε − σ x_t‖²) dt
+
+whose mean is H(X_i) (the difference of the two denoising losses is KL(p ‖ N) in expectation).
+Pointwise it is the *surprise* of a sample under the fitted distribution, which the redundancy
+monitor uses to notice a sensor whose data no longer looks like nominal data.
+
 A measure maps an index (``()`` for a scalar, ``(i,)`` per variable, ``(i, j)`` per pair) to a
 signed sum of divergences: S = TC + DTC, Ω = TC − DTC, ∂_iΩ = Ω(X) − Ω(X∖i). The configurations
 a measure reads are exactly the ones the denoiser must be trained on.
@@ -21,7 +31,7 @@ from itertools import combinations
 
 from fusion.information.configurations import Configuration, conditional, joint, marginal
 
-MEASURES = ("tc", "dtc", "s_information", "o_information", "o_gradient", "mi_c", "mi_j", "mi_rest")
+MEASURES = ("tc", "dtc", "s_information", "o_information", "o_gradient", "mi_c", "mi_j", "mi_rest", "entropy")
 DEFAULT_MEASURES = ("tc", "dtc", "s_information", "o_information")
 
 
@@ -36,7 +46,20 @@ class Divergence:
         return {c for _, left, right in self.terms for c in (left, right)}
 
 
-Combination = tuple[tuple[float, Divergence], ...]
+@dataclass(frozen=True)
+class SelfInformation:
+    """−log p(x_i) per sample against the standard-normal reference (see the module docstring)."""
+
+    variable: int
+    configuration: Configuration  # marginal(variable)
+
+    @property
+    def configurations(self) -> set[Configuration]:
+        return {self.configuration}
+
+
+Integrand = Divergence | SelfInformation
+Combination = tuple[tuple[float, Integrand], ...]
 
 
 def total_correlation(present: tuple[int, ...], n_vars: int) -> Divergence:
@@ -89,6 +112,8 @@ def plan(name: str, n_vars: int) -> dict[tuple[int, ...], Combination]:
         return {(i, j): ((1.0, minde_j(i, j, n_vars)),) for i, j in combinations(every, 2)}
     if name == "mi_rest":
         return {(i,): ((1.0, shared_with_rest(i, n_vars)),) for i in every}
+    if name == "entropy":
+        return {(i,): ((1.0, SelfInformation(i, marginal(i, n_vars))),) for i in every}
     raise ValueError(f"unknown measure {name!r}; choose from {', '.join(MEASURES)}")
 
 
@@ -97,6 +122,6 @@ def required_configurations(names: tuple[str, ...], n_vars: int) -> list[Configu
     needed: set[Configuration] = set()
     for name in names:
         for combination in plan(name, n_vars).values():
-            for _, divergence in combination:
-                needed |= divergence.configurations
+            for _, integrand in combination:
+                needed |= integrand.configurations
     return sorted(needed)

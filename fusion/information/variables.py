@@ -80,3 +80,8 @@ class Standardizer:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean) / self.std).astype(np.float32)
+
+    def log_scale(self, dims: Sequence[int]) -> np.ndarray:
+        """[N] Σ log std over each variable's coordinates: log p(x_i) = log p(standardised x_i) − log_scale[i]."""
+        ends = np.cumsum(dims)
+        return np.array([np.log(self.std[end - d : end].astype(np.float64)).sum() for d, end in zip(dims, ends)])

@@ -3,12 +3,15 @@
 One ``InformationEstimator`` is fitted on the cells of nominal frames (no faults). A frame is
 scored alone: its P cell descriptors are the samples of one ``measure`` call with the monitor's
 fixed Monte-Carlo seed, so its score depends on that frame only. Its statistics are the means over
-its cells of: redundancy Ω = TC − DTC, total dependence S = TC + DTC, and per sensor i what it
-shares with the others, I(X_i; X∖i) (all from the configurations a TC/DTC fit trains).
+its cells of: redundancy Ω = TC − DTC, total dependence S = TC + DTC, per sensor i what it shares
+with the others, I(X_i; X∖i), and per sensor its surprise −log p(x_i) under the nominal
+distribution (the pointwise ``entropy`` measure); all from the configurations a TC/DTC fit trains.
 
 Ω and S summarise the whole system and move little when one of three sensors dies (a dead LiDAR
 shifts S by about one nominal std); the per-sensor shares move by several stds, because the
-others' denoisers no longer find in it what they predicted. Nominal statistics differ between day
+others' denoisers no longer find in it what they predicted. A blacked-out camera can look like a
+dark night camera to the shares; its surprise, a constant zero descriptor at every cell, is many
+stds away from nominal day *and* night frames. Nominal statistics differ between day
 and night (a dark camera shares less), so calibration keeps, per lighting group (``day``,
 ``night``, and ``all`` as the fallback for a group without calibration frames), their mean and
 (Ledoit-Wolf shrunk) covariance over the nominal calibration frames and the 1 − ``false_alarm``
@@ -19,7 +22,7 @@ direction with one calibrated false-alarm rate.
 Folder::
 
     MONITOR_DIR/monitor.json               format, sensors, descriptor cell, MC repeats and seed,
-                                           calibration: statistics (names, K = 2 + sensors) and per
+                                           calibration: statistics (names, K = 2 + 2·sensors) and per
                                            group: frames, mean [K], cov [K, K], threshold
     MONITOR_DIR/estimator/                 the fitted estimator (``InformationEstimator.save``)
     MONITOR_DIR/null_latents.safetensors   encode(null input) per sensor kind [C, h, w] (descriptor offset)
@@ -45,6 +48,7 @@ from preprocessing.errors import UserError
 
 FORMAT = "nightfusion.redundancy-monitor/1"
 SYSTEM_STATISTICS = ("o_information", "s_information")
+SENSOR_STATISTICS = ("mi_rest", "entropy")  # per-variable measures, one statistic per sensor each
 FALLBACK = "all"
 
 
@@ -68,19 +72,20 @@ class Monitor:
 
     @property
     def statistic_names(self) -> list[str]:
-        return [*SYSTEM_STATISTICS, *(f"mi_rest:{name}" for name in self.names)]
+        return [*SYSTEM_STATISTICS, *(f"{measure}:{name}" for measure in SENSOR_STATISTICS for name in self.names)]
 
     def statistics(self, descriptors: FrameDescriptors, progress=None) -> np.ndarray:
-        """Per-frame (Ω, S, I(X_1; X∖1), …, I(X_N; X∖N)) [n, 2 + N], each frame measured alone."""
+        """Per-frame (Ω, S, I(X_1; X∖1), …, I(X_N; X∖N), h(x_1), …, h(x_N)) [n, 2 + 2N], each frame measured alone."""
         if descriptors.cells < 2:
             raise UserError("the monitor needs at least 2 descriptor cells per frame; use a smaller cell")
         rows = []
         with single_thread():
             for i in range(len(descriptors)):
                 cells = [descriptors.values[name][i] for name in self.names]  # each [P, C]
-                result = self.estimator.measure(cells, ("tc", "dtc", "mi_rest"), mc_repeats=self.mc_repeats, seed=self.seed)
+                result = self.estimator.measure(cells, ("tc", "dtc", *SENSOR_STATISTICS), mc_repeats=self.mc_repeats, seed=self.seed)
                 tc, dtc = float(result["tc"].value), float(result["dtc"].value)
-                rows.append((tc - dtc, tc + dtc, *np.asarray(result["mi_rest"].value, dtype=np.float64)))
+                per_sensor = (np.asarray(result[name].value, dtype=np.float64) for name in SENSOR_STATISTICS)
+                rows.append((tc - dtc, tc + dtc, *np.concatenate(list(per_sensor))))
                 if progress is not None:
                     progress.advance()
         return np.asarray(rows, dtype=np.float64).reshape(-1, len(self.statistic_names))
@@ -142,11 +147,16 @@ class Monitor:
         if meta.get("format") != FORMAT:
             raise UserError(f"{path}: unsupported format {meta.get('format')!r}, expected {FORMAT!r}")
         nulls = {k: v.numpy() for k, v in load_file(Path(directory) / "null_latents.safetensors").items()}
-        return cls(
+        monitor = cls(
             sensors=tuple(Sensor(**s) for s in meta["sensors"]), cell=meta["cell"], mc_repeats=meta["mc_repeats"],
             seed=meta["seed"], estimator=InformationEstimator.load(Path(directory) / "estimator"), null_latents=nulls,
             calibration=meta["calibration"],
         )  # fmt: skip
+        calibrated = monitor.calibration.get("statistics")
+        if calibrated is not None and calibrated != monitor.statistic_names:
+            raise UserError(f"{path}: calibrated on the statistics {calibrated}, this version uses {monitor.statistic_names}; "
+                            "run `nightfusion monitor-calibrate` again")
+        return monitor
 
 
 def location_and_scatter(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

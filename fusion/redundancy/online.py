@@ -70,6 +70,7 @@ def check_frames(data: Path, autoencoders: Path, monitor_dir: Path, out: Path | 
         statistics = monitor.statistics(frames, bar)
     distances = monitor.distances(frames.frames, statistics)
     flags = monitor.flags(frames.frames, distances)
+    n = len(monitor.names)  # statistics: Ω, S, then I(X_i; X∖i) and −log p(x_i) per sensor
     result = {
         "monitor": str(monitor_dir),
         "faults": [fault.label for fault in condition.faults],
@@ -77,7 +78,8 @@ def check_frames(data: Path, autoencoders: Path, monitor_dir: Path, out: Path | 
             {
                 "key": f["key"], "scene": f["scene_name"], "timestamp": f["timestamp"], "night_scene": f["night_scene"],
                 "group": monitor.group_of(f), "o_information": float(statistics[i, 0]), "s_information": float(statistics[i, 1]),
-                "shared": {name: float(v) for name, v in zip(monitor.names, statistics[i, 2:])},
+                "shared": dict(zip(monitor.names, statistics[i, 2 : 2 + n].tolist())),
+                "surprise": dict(zip(monitor.names, statistics[i, 2 + n :].tolist())),
                 "distance": float(distances[i]), "flagged": bool(flags[i]),
             }  # fmt: skip
             for i, f in enumerate(frames.frames)
