@@ -15,6 +15,7 @@ differs from the step-by-step one by ~1e-12 px. Point clouds are <C, N> like the
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache, reduce
 
@@ -211,23 +212,44 @@ class Projected:
     camera_xyz: np.ndarray
 
 
+def _to_camera(points: np.ndarray, chain: Chain, intrinsic, width: int, height: int, min_dist: float):
+    """(index [M] of the points that may land in the image, their camera-frame xyz [3, M] in the cloud's dtype)."""
+    xyz = np.ascontiguousarray(points[:3])  # clouds are often strided views of the file's rows
+    if xyz.shape[1] >= _CULL_MIN_POINTS:
+        index = cull(xyz, chain.matrix, intrinsic, width, height, min_dist)
+        xyz = xyz.take(index, axis=1)  # take: several times faster than fancy indexing along axis 1
+    else:
+        index = np.arange(xyz.shape[1])
+    if xyz.dtype == np.float64:  # per-step rounding is ~1e-16 relative here: one composite transform suffices
+        return index, chain.matrix[:3, :3] @ xyz + chain.matrix[:3, 3:]
+    return index, apply_chain(xyz, chain)
+
+
+def project_many(
+    clouds: Sequence[tuple[np.ndarray, Chain]], intrinsic, width: int, height: int, min_dist: float = 1.0
+) -> list[Projected]:
+    """``project_points`` of several <C,N> clouds into one camera, with one pinhole pass over all of them
+    (the five radars of a sample are a few dozen points each: per-call overhead is most of their cost)."""
+    staged = [_to_camera(points, chain, intrinsic, width, height, min_dist) for points, chain in clouds]
+    if not staged:
+        return []
+    joined = np.concatenate([camera for _, camera in staged], axis=1)  # float64: exact for float32 clouds
+    uv = view_points(joined, np.asarray(intrinsic, dtype=np.float64))
+    keep = in_image_mask(uv, joined[2], width, height, min_dist)
+    out, start = [], 0
+    for index, camera in staged:
+        stop = start + camera.shape[1]
+        kept = np.flatnonzero(keep[start:stop])
+        out.append(Projected(
+            index=index.take(kept), uv=uv[:2, start:stop].take(kept, axis=1).T, depth=camera[2].take(kept),
+            camera_xyz=camera.take(kept, axis=1).T,
+        ))  # fmt: skip
+        start = stop
+    return out
+
+
 def project_points(
     points: np.ndarray, chain: Chain, intrinsic, width: int, height: int, min_dist: float = 1.0
 ) -> Projected:
     """Project <C,N> sensor-frame points exactly as ``map_pointcloud_to_image`` does (see module docstring)."""
-    n = points.shape[1]
-    xyz = np.ascontiguousarray(points[:3])  # clouds are often strided views of the file's rows
-    if n >= _CULL_MIN_POINTS:
-        index = cull(xyz, chain.matrix, intrinsic, width, height, min_dist)
-        xyz = xyz.take(index, axis=1)  # take: several times faster than fancy indexing along axis 1
-    else:
-        index = np.arange(n)
-    if xyz.dtype == np.float64:  # per-step rounding is ~1e-16 relative here: one composite transform suffices
-        camera = chain.matrix[:3, :3] @ xyz + chain.matrix[:3, 3:]
-    else:
-        camera = apply_chain(xyz, chain)
-    uv = view_points(camera, np.asarray(intrinsic, dtype=np.float64))
-    keep = np.flatnonzero(in_image_mask(uv, camera[2], width, height, min_dist))
-    return Projected(
-        index=index.take(keep), uv=uv[:2].take(keep, axis=1).T, depth=camera[2].take(keep), camera_xyz=camera.take(keep, axis=1).T
-    )
+    return project_many([(points, chain)], intrinsic, width, height, min_dist)[0]

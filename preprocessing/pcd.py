@@ -76,7 +76,8 @@ def write_radar_pcd(path: str | Path, points: np.ndarray) -> None:
 
 
 def decode_radar_pcd(data: bytes, source: str = "<bytes>") -> np.ndarray:
-    """Decode PCD bytes into a structured array (fields as in the header); empty if the first point is NaN."""
+    """Decode PCD bytes into a read-only structured array over ``data`` (fields as in the header); empty if the
+    first point is NaN."""
     *head, body = data.split(b"\n", len(_HEADER_KEYS))
     if len(head) < len(_HEADER_KEYS):
         raise PcdError(f"{source}: truncated PCD header ({len(head)} of {len(_HEADER_KEYS)} lines)")
@@ -96,7 +97,7 @@ def decode_radar_pcd(data: bytes, source: str = "<bytes>") -> np.ndarray:
         raise PcdError(f"{source}: expected HEIGHT 1 and WIDTH > 0, got {height} and {width}")
     if len(data) - offset < width * dtype.itemsize:
         raise PcdError(f"{source}: truncated PCD body: {len(data) - offset} bytes for {width} points of {dtype.itemsize}")
-    points = np.frombuffer(data, dtype=dtype, count=width, offset=offset).copy()
+    points = np.frombuffer(data, dtype=dtype, count=width, offset=offset)  # read-only; copying packed records is slow
     return points[:0] if any(value != value for value in points[0].tolist()) else points  # NaN ≠ NaN
 
 
@@ -122,7 +123,9 @@ def radar_filter_mask(
     """Boolean mask of the returns the devkit keeps for these state filters (its defaults unless given)."""
     keep = np.ones(len(points), bool)
     for field, states in (("invalid_state", invalid_states), ("dyn_prop", dynprop_states), ("ambig_state", ambig_states)):
-        keep &= _state_table(tuple(states))[points[field].astype(np.uint8)]
+        values = points[field]
+        codes = values.view(np.uint8) if values.dtype.itemsize == 1 else values.astype(np.int64) % 256  # −1 → 255
+        keep &= _state_table(tuple(states))[codes]
     return keep
 
 

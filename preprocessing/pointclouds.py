@@ -9,12 +9,13 @@ camera frame when projecting).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from preprocessing.frames import SensorFrame, chain_to_camera
-from preprocessing.geometry import apply_transform, not_close_mask, project_points, sweep_to_reference
+from preprocessing.geometry import apply_transform, not_close_mask, project_many, sweep_to_reference
 from preprocessing.pcd import (
     DEFAULT_AMBIG_STATES,
     DEFAULT_DYNPROP_STATES,
@@ -130,23 +131,41 @@ class CameraPoints:
     extra: dict[str, np.ndarray]
 
 
+def project_clouds(
+    clouds: Sequence[tuple[np.ndarray, SensorFrame, dict | None]], camera: SensorFrame, min_dist: float = 1.0
+) -> list[CameraPoints]:
+    """Project <C,N> clouds, each given in its ``reference`` sensor frame with optional per-point ``extra``
+    arrays, into ``camera`` (devkit-exact, one pinhole pass for all of them)."""
+    chains = [chain_to_camera(reference, camera) for _, reference, _ in clouds]
+    hits = project_many([(cloud, chain) for (cloud, _, _), chain in zip(clouds, chains)],
+                        camera.intrinsic, camera.size[0], camera.size[1], min_dist)  # fmt: skip
+    out = []
+    for (cloud, _, extra), chain, hit in zip(clouds, chains, hits):
+        kept = cloud.take(hit.index, axis=1)
+        fields = RADAR_FIELDS if cloud.shape[0] == len(RADAR_FIELDS) else LIDAR_FIELDS
+        extra = {name: values[hit.index] for name, values in (extra or {}).items()}
+        if fields is RADAR_FIELDS:
+            extra.update(radar_camera_velocities(kept, chain.rotation))
+        out.append(CameraPoints(uv=hit.uv, depth=hit.depth, points=kept.T, fields=fields, camera_xyz=hit.camera_xyz, extra=extra))
+    return out
+
+
 def project_cloud(
     cloud: np.ndarray, reference: SensorFrame, camera: SensorFrame, min_dist: float = 1.0, extra=None
 ) -> CameraPoints:
     """Project a <C,N> cloud given in ``reference``'s sensor frame into ``camera`` (devkit-exact)."""
-    chain = chain_to_camera(reference, camera)
-    hit = project_points(cloud, chain, camera.intrinsic, camera.size[0], camera.size[1], min_dist)
-    kept = cloud.take(hit.index, axis=1)
-    fields = RADAR_FIELDS if cloud.shape[0] == len(RADAR_FIELDS) else LIDAR_FIELDS
-    extra = {name: values[hit.index] for name, values in (extra or {}).items()}
-    if fields is RADAR_FIELDS:
-        extra.update(radar_camera_velocities(kept, chain.rotation))
-    return CameraPoints(uv=hit.uv, depth=hit.depth, points=kept.T, fields=fields, camera_xyz=hit.camera_xyz, extra=extra)
+    return project_clouds([(cloud, reference, extra)], camera, min_dist)[0]
+
+
+def sensor_cloud(sweeps: tuple[SensorFrame, ...], load) -> tuple[np.ndarray, SensorFrame, dict | None]:
+    """(cloud, its reference frame, per-point extras) of one sweep, or of several aggregated like
+    ``from_file_multisweep`` (with their ``time_lag``): the input ``project_clouds`` takes."""
+    if len(sweeps) == 1:
+        return load(sweeps[0].path), sweeps[0], None
+    cloud, lag = aggregate_sweeps(sweeps, load)
+    return cloud, sweeps[0], {"time_lag": lag}
 
 
 def load_and_project(sweeps: tuple[SensorFrame, ...], camera: SensorFrame, load, min_dist: float = 1.0) -> CameraPoints:
     """One sweep: ``map_pointcloud_to_image``; several: ``from_file_multisweep`` then the same projection."""
-    if len(sweeps) == 1:
-        return project_cloud(load(sweeps[0].path), sweeps[0], camera, min_dist)
-    cloud, lag = aggregate_sweeps(sweeps, load)
-    return project_cloud(cloud, sweeps[0], camera, min_dist, extra={"time_lag": lag})
+    return project_clouds([sensor_cloud(sweeps, load)], camera, min_dist)[0]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from preprocessing.frames import SensorFrame
 from preprocessing.geometry import Pose
-from preprocessing.pointclouds import CameraPoints, RadarFilters, load_and_project, load_lidar, load_radar
+from preprocessing.pointclouds import CameraPoints, RadarFilters, load_and_project, load_lidar, load_radar, project_clouds, sensor_cloud
 from preprocessing.tables import LIDAR_CHANNEL, RADAR_CHANNELS
 
 
@@ -89,11 +89,10 @@ def project_sample(
     radar_filters: RadarFilters = RadarFilters(),
     nsweeps: int = 1,
 ) -> dict[str, CameraPoints]:
-    """``project_pointcloud`` for every point sensor of a keyframe sample, resolving the camera once."""
+    """``project_pointcloud`` for every point sensor of a keyframe sample, in one projection pass."""
     data = nusc.get("sample", sample_token)["data"]
-    camera_frame = sensor_frame(nusc, data[camera])
-    projected = {}
+    clouds = []
     for channel in channels:
         frames = sweeps(nusc, data[channel], nsweeps)
-        projected[channel] = load_and_project(frames, camera_frame, loader_for(frames[0], radar_filters), min_dist)
-    return projected
+        clouds.append(sensor_cloud(frames, loader_for(frames[0], radar_filters)))
+    return dict(zip(channels, project_clouds(clouds, sensor_frame(nusc, data[camera]), min_dist)))

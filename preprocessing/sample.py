@@ -17,7 +17,9 @@ from preprocessing.frames import SampleSpec, SensorFrame
 from preprocessing.geometry import Chain, Pose
 from preprocessing.headlights import headlight_light, scene_depth
 from preprocessing.night import NightParams, NightRanges, sample_night_params, synthesize_night
-from preprocessing.pointclouds import RADAR_FIELDS, CameraPoints, RadarFilters, load_and_project, load_lidar, load_radar
+from preprocessing.pointclouds import (
+    RADAR_FIELDS, CameraPoints, RadarFilters, load_and_project, load_lidar, load_radar, project_clouds, sensor_cloud,
+)
 from preprocessing.raster import radial_velocity, rasterize, scale_intrinsic
 
 LIDAR_POINT_COLUMNS = ("x", "y", "z", "intensity", "time_lag")
@@ -90,7 +92,7 @@ def _lidar(spec: SampleSpec, settings: SampleSettings) -> tuple[np.ndarray, np.n
 
 def _radar(spec: SampleSpec, settings: SampleSettings) -> tuple[np.ndarray, np.ndarray]:
     load = lambda path: load_radar(path, settings.radar_filters)  # noqa: E731
-    hits = [load_and_project(sweeps, spec.camera, load, settings.min_dist) for sweeps in spec.radars]
+    hits = project_clouds([sensor_cloud(sweeps, load) for sweeps in spec.radars], spec.camera, settings.min_dist)
     uv = np.concatenate([hit.uv for hit in hits]).reshape(-1, 2)
     depth = np.concatenate([hit.depth for hit in hits])
     rcs = np.concatenate([hit.points[:, RADAR_FIELDS.index("rcs")] for hit in hits])

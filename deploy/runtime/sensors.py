@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from preprocessing.frames import SensorFrame
-from preprocessing.pointclouds import project_cloud
+from preprocessing.pointclouds import project_cloud, project_clouds
 from preprocessing.raster import radial_velocity, rasterize
 
 RCS_ROW = 5  # ``rcs`` in the devkit's radar field order
@@ -35,7 +35,7 @@ def lidar_map(cloud: np.ndarray, lidar: SensorFrame, camera: SensorFrame, out_si
 
 def radar_map(sweeps: list[tuple[np.ndarray, SensorFrame]], camera: SensorFrame, out_size, min_dist: float) -> tuple[np.ndarray, int]:
     """([<18, N> sweep, its radar] … → one [4, H, W] map of all radars, number of returns in the image)."""
-    hits = [project_cloud(cloud, radar, camera, min_dist) for cloud, radar in sweeps]
+    hits = project_clouds([(cloud, radar, None) for cloud, radar in sweeps], camera, min_dist)
     uv = np.concatenate([hit.uv.reshape(-1, 2) for hit in hits])
     depth = np.concatenate([hit.depth for hit in hits])
     values = np.concatenate(
