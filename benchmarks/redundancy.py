@@ -1,6 +1,6 @@
 """Online redundancy monitor: detection and false-alarm rates per fault type on held-out scenes.
 
-    .venv/bin/python benchmarks/redundancy.py [--work runs/bench-redundancy] [--scenes 16] [--samples 4]
+    .venv/bin/python benchmarks/redundancy.py [--work runs/bench-redundancy] [--scenes 32] [--samples 3]
                                                [--night-fraction 0.5] [--config configs/redundancy.yaml] [--steps N]
 
 1. A world (``--scenes`` scenes, half at night, CAM_FRONT 480×270 with 12 Hz sweeps) is
@@ -89,8 +89,8 @@ def cached(work: Path, name: str, make) -> FrameDescriptors:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench-redundancy")
-    parser.add_argument("--scenes", type=int, default=16)
-    parser.add_argument("--samples", type=int, default=4)
+    parser.add_argument("--scenes", type=int, default=32)
+    parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--night-fraction", type=float, default=0.5)
     parser.add_argument("--config", type=Path, default=ROOT / "configs" / "redundancy.yaml")
     parser.add_argument("--steps", type=int, default=None, help="override the estimator's training steps")
