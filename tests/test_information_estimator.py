@@ -92,7 +92,7 @@ def test_untrained_measures_and_bad_data_are_refused(redundant_fit):
     with pytest.raises(UserError, match="variable 1 has a non-finite value .*sample 7"):
         estimator.measure(bad)
     with pytest.raises(UserError, match="unknown measure"):
-        estimator.measure(good, measures=["entropy"])
+        estimator.measure(good, measures=["negentropy"])
 
 
 def test_two_variable_mutual_information_minde_c_and_j():
@@ -114,3 +114,17 @@ def test_fit_refuses_bad_requests():
         InformationEstimator(FAST).fit(constant)
     with pytest.raises(UserError, match="not fitted"):
         InformationEstimator(FAST).measure(data)
+
+
+def test_trained_entropy_and_surprise(redundant_fit):
+    """The marginals a TC fit trains give H(X_i) (unit-variance scalars: ½ log 2πe ≈ 1.42 nats) and, per
+    sample, a surprise that grows with |x_i| as −log N(x_i) does; far-off samples are the most surprising."""
+    estimator, _, truth = redundant_fit
+    samples = redundant(3, 1, rho=0.8).sample(4000, seed=1)
+    result = estimator.measure(samples, measures=["entropy"])["entropy"]
+    np.testing.assert_allclose(result.value, truth["entropy"], atol=0.1)
+    exact = 0.5 * samples[:, :, 0] ** 2 + 0.5 * np.log(2 * np.pi)
+    for i in range(3):
+        assert np.corrcoef(result.pointwise[:, i], exact[:, i])[0, 1] > 0.8
+    outliers = estimator.measure(np.full((50, 3, 1), 4.0), measures=["entropy"])["entropy"]
+    assert (outliers.value > result.value + 5).all()  # 4 std out: −log N grows by 8 nats
