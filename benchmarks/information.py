@@ -11,6 +11,7 @@ tasks of the ``benchmark-mi`` suite (see ``benchmarks/information_bmi_export.py`
 
     .venv/bin/python benchmarks/information.py --quick      # one case per sweep
     .venv/bin/python benchmarks/information.py              # the full grid, tens of minutes
+    .venv/bin/python benchmarks/information.py --quick --marginals gaussianize --only mixed
 
 Targets (issue 9): within 10 % of the truth on Gaussian systems, unchanged under half-cube/CDF,
 lower error than the Gaussian copula on Student-t and spiral systems. Plots and ``results.json``
@@ -46,7 +47,7 @@ class Case:
     results: dict = field(default_factory=dict)
 
 
-def settings(dims, steps_scale: float, backbone: str = "mlp") -> EstimatorConfig:
+def settings(dims, steps_scale: float, backbone: str = "mlp", marginals: str = "standardize") -> EstimatorConfig:
     """Capacity and training length grow with the total dimension, as in thesis Table C.1.
 
     Small systems are cheap to train but their non-Gaussian dependence (Student-t tails, spiral
@@ -57,8 +58,9 @@ def settings(dims, steps_scale: float, backbone: str = "mlp") -> EstimatorConfig
     depth = 3 if total <= 6 else 2
     steps = int(steps_scale * (20000 if total <= 6 else 16000 if total <= 60 else 12000))
     if backbone == "transformer":
-        return EstimatorConfig(backbone="transformer", width=max(32, width // 2), depth=2, heads=2, steps=steps, lr=3e-3, mc_repeats=10)
-    return EstimatorConfig(width=width, depth=depth, steps=steps, lr=3e-3, mc_repeats=10)
+        return EstimatorConfig(backbone="transformer", width=max(32, width // 2), depth=2, heads=2, steps=steps, lr=3e-3,
+                               mc_repeats=10, marginals=marginals)
+    return EstimatorConfig(width=width, depth=depth, steps=steps, lr=3e-3, mc_repeats=10, marginals=marginals)
 
 
 def red_syn_mix(kind: str, parts: list[int], dim: int, rho: float, syn_rho: float = 0.7):
@@ -106,13 +108,13 @@ def relative_error(estimate: float, truth: float) -> float:
     return abs(estimate - truth) / max(abs(truth), 1e-9)
 
 
-def run_case(case: Case, n_train: int, n_test: int, n_knn: int, steps_scale: float, seed: int) -> None:
+def run_case(case: Case, n_train: int, n_test: int, n_knn: int, steps_scale: float, seed: int, marginals: str) -> None:
     system = case.system
     dims = system.dims
     train = system.sample(n_train, seed).astype(np.float32)
     test = system.sample(n_test, seed + 1).astype(np.float32)
     truth = system.ground_truth()
-    config = settings(dims, steps_scale)
+    config = settings(dims, steps_scale, marginals=marginals)
 
     def soi():
         estimator = InformationEstimator(config).fit(train, measures=("tc", "dtc", "o_information"))
@@ -140,14 +142,14 @@ def print_row(case: Case) -> None:
     print(" | ".join(cells), flush=True)
 
 
-def gradient_study(steps_scale: float, seed: int) -> dict:
+def gradient_study(steps_scale: float, seed: int, marginals: str) -> dict:
     """∂_iΩ on a mixed N=6, d=5 system (redundant 0–2, synergistic 3–5) for both backbones."""
     system = mixed(redundant(3, 5, rho=0.6), synergistic(3, 5, rho=0.8))
     truth = system.ground_truth()["o_gradient"]
     train, test = system.sample(20000, seed), system.sample(5000, seed + 1)
     out = {"truth": truth.tolist()}
     for backbone in ("mlp", "transformer"):
-        config = settings(system.dims, steps_scale, backbone)
+        config = settings(system.dims, steps_scale, backbone, marginals)
         (gradient, seconds) = timed(lambda: InformationEstimator(config).fit(train, measures=("o_information", "o_gradient"))
                                     .measure(test, measures=["o_gradient"])["o_gradient"].value)
         out[backbone] = {"gradient": gradient.tolist(), "seconds": seconds, "max_abs_error": float(np.abs(gradient - truth).max()),
@@ -158,7 +160,7 @@ def gradient_study(steps_scale: float, seed: int) -> dict:
     return out
 
 
-def bmi_study(task_dir: Path, steps_scale: float) -> list[dict]:
+def bmi_study(task_dir: Path, steps_scale: float, marginals: str) -> list[dict]:
     """MINDE-c / MINDE-j on exported benchmark-mi tasks (X, Y samples + true MI)."""
     rows = []
     for path in sorted(task_dir.glob("*.npz")):
@@ -166,7 +168,7 @@ def bmi_study(task_dir: Path, steps_scale: float) -> list[dict]:
             x, y, truth = task["x"], task["y"], float(task["mi"])
         n_test = min(5000, len(x) // 5)
         data, held_out = [x[n_test:], y[n_test:]], [x[:n_test], y[:n_test]]
-        config = settings((x.shape[1], y.shape[1]), steps_scale)
+        config = settings((x.shape[1], y.shape[1]), steps_scale, marginals=marginals)
         (result, seconds) = timed(lambda: InformationEstimator(config).fit(data, measures=("mi_c", "mi_j")).measure(held_out))
         row = {"task": path.stem, "truth": truth, "minde_c": float(result["mi_c"].value[0, 1]),
                "minde_j": float(result["mi_j"].value[0, 1]), "seconds": seconds}
@@ -182,12 +184,12 @@ def summarise(all_cases: list[Case]) -> dict:
     gaussian = [c for c in all_cases if c.family == "gaussian"]
     invariance = []
     for c in all_cases:
-        if c.family in ("half_cube", "normal_cdf"):
-            base = next(b for b in gaussian if b.system is c.system.base)
+        base = next((b for b in gaussian if b.system is getattr(c.system, "base", None)), None)
+        if c.family in ("half_cube", "normal_cdf") and base is not None:  # (--only may leave the base out)
             invariance.append(abs(c.results["soi"]["o_information"] - base.results["soi"]["o_information"]) / abs(base.results["truth"]["o_information"]))
     broken = [c for c in all_cases if c.family in ("student_t", "spiral")]
     summary = {
-        "gaussian_median_rel_error": float(np.median([err(c) for c in gaussian])),
+        "gaussian_median_rel_error": float(np.median([err(c) for c in gaussian])) if gaussian else None,
         "gaussian_within_10pct": f"{sum(err(c) <= 0.10 for c in gaussian)}/{len(gaussian)}",
         "invariance_max_rel_change": float(max(invariance)) if invariance else None,
         "non_copula_soi_beats_copula": f"{sum(err(c) < err(c, 'copula') for c in broken)}/{len(broken)}",
@@ -236,24 +238,27 @@ def main() -> None:
     parser.add_argument("--bmi-tasks", type=Path, default=OUT / "bmi_tasks", help="folder of exported benchmark-mi tasks")
     parser.add_argument("--skip-gradient", action="store_true")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these small nets on a busy machine)")
+    parser.add_argument("--marginals", choices=("standardize", "gaussianize"), default="standardize",
+                        help="the estimator's margins: gaussianize makes it invariant to monotone per-coordinate transforms")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    all_cases = cases(args.quick)
+    all_cases = [case for case in cases(args.quick) if args.only in case.name]
     print(f"{'case':<44} | {'true Ω':>8} | {'SΩI (score-based)':<27} | {'Gaussian copula (thoi)':<27} | {'KSG kNN':<27}")
     for case in all_cases:
-        run_case(case, args.n_train, args.n_test, args.n_knn, args.steps_scale, args.seed)
+        run_case(case, args.n_train, args.n_test, args.n_knn, args.steps_scale, args.seed, args.marginals)
         print_row(case)
     summary = summarise(all_cases)
     plot(all_cases, args.out)
     report = {"cases": [{"name": c.name, "group": c.group, "family": c.family, **c.results} for c in all_cases], "summary": summary}
     if not args.skip_gradient:
         print("\ngradient of O-information, mixed N=6 d=5:")
-        report["gradient"] = gradient_study(args.steps_scale, args.seed)
+        report["gradient"] = gradient_study(args.steps_scale, args.seed, args.marginals)
     if args.bmi_tasks.is_dir():
         print("\nbenchmark-mi tasks (MINDE):")
-        report["bmi"] = bmi_study(args.bmi_tasks, args.steps_scale)
+        report["bmi"] = bmi_study(args.bmi_tasks, args.steps_scale, args.marginals)
     else:
         print(f"\nbenchmark-mi tasks: none in {args.bmi_tasks} (export them with benchmarks/information_bmi_export.py)")
     atomic_write_json(args.out / "results.json", report)

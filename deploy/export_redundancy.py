@@ -133,6 +133,8 @@ def measure_draws(estimator: InformationEstimator, cells: int, repeats: int, see
 def redundancy_section(source: ScoreSource, latent_channels: int, grid: tuple[int, int], folder: Path) -> dict:
     """Write ``folder/redundancy.npz`` (draws, null latents) and return the manifest section."""
     estimator = source.estimator
+    if estimator.gaussianizer is not None:
+        raise UserError("the vehicle runtime standardises descriptors; fit the information estimator with marginals: standardize")
     expected = (latent_channels,) * len(SENSORS)
     if tuple(estimator.dims) != expected:
         raise UserError(f"the information estimator was fitted on variables of dimensions {list(estimator.dims)}; the "

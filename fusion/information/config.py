@@ -28,6 +28,9 @@ class EstimatorConfig(StrictModel):
     ema_decay: float = Field(0.999, ge=0, lt=1)
     mc_repeats: int = Field(10, ge=1)
     eval_batch_size: int = Field(4096, ge=1)
+    # "gaussianize": map each coordinate to normal margins first (rank-based; dependence measures are
+    # invariant to it, entropies are not); "standardize": mean 0 / std 1 only
+    marginals: Literal["standardize", "gaussianize"] = "standardize"
     checkpoint_every: int = Field(2000, ge=1)
     seed: int = 0
 

@@ -32,7 +32,7 @@ from fusion.information.measures import DEFAULT_MEASURES, MEASURES, Integrand, S
 from fusion.information.results import NATS_PER_BIT, Estimate, InformationResult
 from fusion.information.schedule import VPSchedule
 from fusion.information.training import Trainer
-from fusion.information.variables import Standardizer, as_variables
+from fusion.information.variables import MarginalGaussianizer, Standardizer, as_variables
 from preprocessing.atomic import atomic_directory, atomic_write_json
 from preprocessing.errors import UserError
 
@@ -58,6 +58,7 @@ class InformationEstimator:
         self.dims: tuple[int, ...] = ()
         self.measures: tuple[str, ...] = ()
         self.standardizer: Standardizer | None = None
+        self.gaussianizer: MarginalGaussianizer | None = None  # config.marginals == "gaussianize"
         self.losses: list[float] = []
 
     # ------------------------------------------------------------------ fitting
@@ -70,8 +71,10 @@ class InformationEstimator:
         measures = check_measures(measures)
         if "o_gradient" in measures and len(dims) < 3:
             raise UserError("o_gradient needs at least 3 variables")
+        self._refuse_entropy(measures)
         self.dims, self.measures = dims, measures
-        self.standardizer = Standardizer.fit(x, dims)
+        self.gaussianizer = MarginalGaussianizer.fit(x) if self.config.marginals == "gaussianize" else None
+        self.standardizer = Standardizer.fit(self.gaussianizer(x) if self.gaussianizer else x, dims)
         with torch.random.fork_rng():  # seeded initialisation without touching the caller's RNG
             torch.manual_seed(self.config.seed)
             net = build_backbone(self.config, dims, self.schedule)
@@ -83,9 +86,17 @@ class InformationEstimator:
             elif (checkpoint / "checkpoint.json").exists():
                 raise UserError(f"{checkpoint} holds an unfinished run: resume it (--resume) or delete it")
             checkpoint.mkdir(parents=True, exist_ok=True)
-        self.net = trainer.run(torch.from_numpy(self.standardizer(x)), checkpoint, progress)
+        self.net = trainer.run(torch.from_numpy(self.network_inputs(x)), checkpoint, progress)
         self.losses = trainer.losses
         return self
+
+    def network_inputs(self, x: np.ndarray) -> np.ndarray:
+        """Flat data [n, D] → the denoiser's variables: (Gaussianised margins, then) standardised coordinates."""
+        return self.standardizer(self.gaussianizer(x) if self.gaussianizer else x)
+
+    def _refuse_entropy(self, names) -> None:
+        if "entropy" in names and self.config.marginals != "standardize":
+            raise UserError("entropy depends on the margins: it needs marginals: standardize, not gaussianize")
 
     @property
     def configurations(self) -> list[tuple[int, ...]]:
@@ -101,6 +112,7 @@ class InformationEstimator:
         if dims != self.dims:
             raise UserError(f"measured data has variable dimensions {list(dims)}, the estimator was fitted on {list(self.dims)}")
         names = check_measures(measures if measures is not None else self.measures)
+        self._refuse_entropy(names)
         trained = set(self.configurations)
         missing = [name for name in names if not set(required_configurations((name,), len(dims))) <= trained]
         if missing:
@@ -110,7 +122,7 @@ class InformationEstimator:
         column = {d: k for k, d in enumerate(items)}
         repeats = mc_repeats or self.config.mc_repeats
         integrands = pointwise_integrands(
-            self.net, torch.from_numpy(self.standardizer(x)), dims, items, self.schedule, repeats,
+            self.net, torch.from_numpy(self.network_inputs(x)), dims, items, self.schedule, repeats,
             self.config.eval_batch_size, torch.Generator().manual_seed(seed), progress)  # [R, n, K]
         for k, item in enumerate(items):
             if isinstance(item, SelfInformation):  # density of the standardised variable → of the data: + Σ log std
@@ -130,7 +142,10 @@ class InformationEstimator:
             raise UserError(f"{directory} already exists")
         with atomic_directory(directory, overwrite=overwrite) as tmp:
             save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, tmp / "weights.safetensors")
-            atomic_write_json(tmp / "normalisation.json", {"mean": self.standardizer.mean.tolist(), "std": self.standardizer.std.tolist()})
+            atomic_write_json(tmp / "normalisation.json", {
+                "mean": self.standardizer.mean.tolist(), "std": self.standardizer.std.tolist(),
+                "gaussianizer": self.gaussianizer.to_json() if self.gaussianizer else None,
+            })
             atomic_write_json(tmp / "config.json", {
                 "format": FORMAT, "dims": list(self.dims), "measures": list(self.measures),
                 "estimator": self.config.model_dump(), "schedule": self.schedule.to_dict(),
@@ -152,6 +167,8 @@ class InformationEstimator:
         estimator.dims, estimator.measures = tuple(meta["dims"]), tuple(meta["measures"])
         stats = json.loads((directory / "normalisation.json").read_text())
         estimator.standardizer = Standardizer(np.asarray(stats["mean"], np.float32), np.asarray(stats["std"], np.float32))
+        if stats.get("gaussianizer") is not None:
+            estimator.gaussianizer = MarginalGaussianizer.from_json(stats["gaussianizer"])
         estimator.net = build_backbone(estimator.config, estimator.dims, estimator.schedule)
         estimator.net.load_state_dict(load_file(directory / "weights.safetensors"))
         estimator.net.eval()

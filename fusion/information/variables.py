@@ -85,3 +85,39 @@ class Standardizer:
         """[N] Σ log std over each variable's coordinates: log p(x_i) = log p(standardised x_i) − log_scale[i]."""
         ends = np.cumsum(dims)
         return np.array([np.log(self.std[end - d : end].astype(np.float64)).sum() for d, end in zip(dims, ends)])
+
+
+@dataclass(frozen=True)
+class MarginalGaussianizer:
+    """Per-coordinate map to standard-normal margins: x ↦ Φ⁻¹(F̂(x)), F̂ the training data's empirical CDF
+    interpolated between ``knots`` [K, D] (its quantiles at ``levels`` [K]).
+
+    A strictly increasing map of each coordinate leaves every dependence measure unchanged, so an
+    estimator fitted on Gaussianised margins is invariant to monotone per-coordinate transforms by
+    construction (half-cube, normal CDF, heavy-tailed margins) and its network only has to model
+    the dependence. Entropies are not invariant: they need the standardised margins."""
+
+    levels: np.ndarray  # [K] increasing probabilities in (0, 1)
+    knots: np.ndarray  # [K, D] non-decreasing per column
+
+    @classmethod
+    def fit(cls, x: np.ndarray, count: int = 512) -> "MarginalGaussianizer":
+        n = x.shape[0]
+        levels = (np.arange(count) + 0.5) / count
+        levels = np.clip(levels, 0.5 / n, 1 - 0.5 / n)
+        return cls(levels, np.quantile(x.astype(np.float64), levels, axis=0))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        from scipy.special import ndtri
+
+        out = np.empty(x.shape, np.float64)
+        for j in range(x.shape[1]):  # outside the training range the extreme levels are held
+            out[:, j] = np.interp(x[:, j], self.knots[:, j], self.levels)
+        return ndtri(out).astype(np.float32)
+
+    def to_json(self) -> dict:
+        return {"levels": self.levels.tolist(), "knots": self.knots.tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "MarginalGaussianizer":
+        return cls(np.asarray(data["levels"], np.float64), np.asarray(data["knots"], np.float64))
