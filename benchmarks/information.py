@@ -240,12 +240,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these small nets on a busy machine)")
     parser.add_argument("--marginals", choices=("standardize", "gaussianize"), default="standardize",
                         help="the estimator's margins: gaussianize makes it invariant to monotone per-coordinate transforms")
-    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains one of these comma-separated texts")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    all_cases = [case for case in cases(args.quick) if args.only in case.name]
+    wanted = [text.strip() for text in args.only.split(",")]
+    all_cases = [case for case in cases(args.quick) if any(text in case.name for text in wanted)]
     print(f"{'case':<44} | {'true Ω':>8} | {'SΩI (score-based)':<27} | {'Gaussian copula (thoi)':<27} | {'KSG kNN':<27}")
     for case in all_cases:
         run_case(case, args.n_train, args.n_test, args.n_knn, args.steps_scale, args.seed, args.marginals)
