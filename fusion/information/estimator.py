@@ -124,9 +124,10 @@ class InformationEstimator:
         integrands = pointwise_integrands(
             self.net, torch.from_numpy(self.network_inputs(x)), dims, items, self.schedule, repeats,
             self.config.eval_batch_size, torch.Generator().manual_seed(seed), progress)  # [R, n, K]
+        log_scale = self.standardizer.log_scale(dims)  # density of the standardised variable → of the data: + Σ log std
         for k, item in enumerate(items):
-            if isinstance(item, SelfInformation):  # density of the standardised variable → of the data: + Σ log std
-                integrands[:, :, k] += self.standardizer.log_scale(dims)[item.variable]
+            if isinstance(item, SelfInformation):
+                integrands[:, :, k] += log_scale[item.variable]
         estimates = {name: _combine(plans[name], integrands, column, len(dims)) for name in names}
         if bits:
             estimates = {name: e.scaled(1.0 / NATS_PER_BIT) for name, e in estimates.items()}
