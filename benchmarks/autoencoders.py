@@ -1,11 +1,13 @@
 """Demo-size autoencoders on a generated world: held-out reconstruction quality and training speed.
 
     .venv/bin/python benchmarks/autoencoders.py [--out runs/bench_autoencoders]
-        [--config configs/autoencoder_demo.yaml] [--scenes 10] [--samples 12] [--resolution 72x128]
+        [--config configs/autoencoder_demo.yaml] [--scenes 10] [--samples 12] [--resolution 64x112]
+        [--steps camera=N,lidar=N,radar=N]
 
 1. generate a world (``--scenes`` × ``--samples`` keyframes, CAM_FRONT at twice the demo resolution),
 2. ingest it at the demo resolution (train/val split by scene),
-3. train the three autoencoders with the demo config (``--resume``-safe: rerunning continues),
+3. train the three autoencoders with the demo config, optionally for more steps than the demo spends
+   (``--steps``; the architecture stays the demo's; ``--resume``-safe: rerunning continues),
 4. evaluate every AE on the whole held-out split and print the measured numbers next to the targets:
    camera PSNR ≥ 30 dB on day frames, LiDAR depth MAE ≤ 0.5 m on valid pixels; plus SSIM, night-frame
    quality, radar errors, mask F1, held-out normalised-latent mean/std, and training throughput.
@@ -92,16 +94,37 @@ def report(
     )
 
 
+def parse_steps(text: str) -> dict[str, int]:
+    """``camera=4000,lidar=3000`` → {"camera": 4000, "lidar": 3000}."""
+    steps = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        if name not in AUTOENCODER_NAMES or not value.isdigit() or int(value) < 1:
+            raise argparse.ArgumentTypeError(f"expected NAME=STEPS with NAME in {AUTOENCODER_NAMES}, got {item!r}")
+        steps[name] = int(value)
+    return steps
+
+
+def with_steps(config: AutoencodersConfig, steps: dict[str, int]) -> AutoencodersConfig:
+    """The config with the training steps of the named autoencoders replaced (cosine schedules follow)."""
+    sections = {}
+    for name, count in steps.items():
+        section = config.section(name)
+        sections[name] = section.model_copy(update={"train": section.train.model_copy(update={"steps": count})})
+    return config.model_copy(update=sections)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("runs/bench_autoencoders"))
     parser.add_argument("--config", type=Path, default=Path("configs/autoencoder_demo.yaml"))
     parser.add_argument("--scenes", type=int, default=10)
     parser.add_argument("--samples", type=int, default=12)
-    parser.add_argument("--resolution", type=parse_resolution, default=(72, 128), help="HxW of the shards, e.g. 72x128")
+    parser.add_argument("--resolution", type=parse_resolution, default=(64, 112), help="HxW of the shards (the demo's: 64x112)")
+    parser.add_argument("--steps", type=parse_steps, default={}, help="training steps per AE, e.g. camera=4000,lidar=3000")
     args = parser.parse_args()
     console = Console()
-    config = load_config(args.config, AutoencodersConfig)
+    config = with_steps(load_config(args.config, AutoencodersConfig), args.steps)
     shards = prepare_data(args.out, args.scenes, args.samples, args.resolution, console)
     ae_dir, seconds, training = args.out / "autoencoders", {}, {}
     for name in AUTOENCODER_NAMES:

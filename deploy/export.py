@@ -3,7 +3,7 @@
 Writes, atomically (the folder appears complete under its name or not at all)::
 
     camera_encoder.onnx camera_decoder.onnx lidar_encoder.onnx radar_encoder.onnx denoiser.onnx
-    [info_denoiser.onnx]            fp32 graphs, opset 18, dynamic batch (see ``export_graphs``)
+    [info_denoiser.onnx]            fp32 graphs, opset 20, dynamic batch (see ``export_graphs``)
     [redundancy.npz]                the redundancy score's fixed draws and null latents (``export_redundancy``)
     [*.fp16.onnx] [*.int8.onnx]     reduced-precision variants (``--fp16``, ``--int8``)
     manifest.json                   see ``deploy.runtime.manifest``

@@ -2,7 +2,7 @@
 
 Every graph takes a dynamic batch as its first axis. ``GraphSpec`` names a module, its example
 inputs (batch 2, so the batch axis is not specialised to 1) and the input/output names the runtime
-uses; ``export_graph`` writes it with ``torch.onnx.export(dynamo=True, opset_version=18,
+uses; ``export_graph`` writes it with ``torch.onnx.export(dynamo=True, opset_version=20,
 external_data=False)`` and returns the largest |onnxruntime − torch| over fresh inputs at another
 batch size.
 
@@ -30,7 +30,9 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-OPSET = 18
+# 20: the DiT's tanh-GELU exports as one Gelu node (onnxruntime runs it as FastGelu) instead of
+# eight elementwise ops; that alone makes a denoising step ~5-10 % faster.
+OPSET = 20
 
 
 class DenoiserGraph(nn.Module):

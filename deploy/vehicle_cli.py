@@ -46,7 +46,7 @@ def export(
     config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out (only once the export succeeded)."),
 ) -> None:
-    """Export encoders, decoder, the DiT denoiser and the information denoiser to ONNX (opset 18, dynamic batch)."""
+    """Export encoders, decoder, the DiT denoiser and the information denoiser to ONNX (opset 20, dynamic batch)."""
     from deploy.export import export_models
 
     settings = read_config(config, "export", {}).export
