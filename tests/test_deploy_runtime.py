@@ -103,3 +103,13 @@ def test_reduced_precision_runtimes_run_a_frame(deploy_models, tmp_path, precisi
     assert record["status"] == "ok" and np.isfinite(record["redundancy"]["score"])
     assert image.shape == reference.shape == (32, 48, 3)
     assert np.abs(image.astype(int) - reference).mean() < 20  # same picture within quantisation error
+
+
+def test_only_the_denoiser_keeps_its_threads_spinning_between_runs(deploy_models):
+    graphs = Graphs(load_manifest(deploy_models.onnx), threads=2)
+    spinning = {
+        name: session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+        for name, session in graphs.sessions.items()
+    }
+    assert spinning.pop("denoiser") == "1"
+    assert spinning and set(spinning.values()) == {"0"}  # encoders, decoder (and info denoiser) run once per frame
