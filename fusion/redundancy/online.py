@@ -70,19 +70,22 @@ def check_frames(data: Path, autoencoders: Path, monitor_dir: Path, out: Path | 
         statistics = monitor.statistics(frames, bar)
     distances = monitor.distances(frames.frames, statistics)
     flags = monitor.flags(frames.frames, distances)
-    n = len(monitor.names)  # statistics: Ω, S, then I(X_i; X∖i) and −log p(x_i) per sensor
+    named = [dict(zip(monitor.statistic_names, row.tolist())) for row in statistics]
+
+    def per_sensor(values: dict, measure: str) -> dict:
+        return {name: values[f"{measure}:{name}"] for name in monitor.names}
+
     result = {
         "monitor": str(monitor_dir),
         "faults": [fault.label for fault in condition.faults],
         "frames": [
             {
                 "key": f["key"], "scene": f["scene_name"], "timestamp": f["timestamp"], "night_scene": f["night_scene"],
-                "group": monitor.group_of(f), "o_information": float(statistics[i, 0]), "s_information": float(statistics[i, 1]),
-                "shared": dict(zip(monitor.names, statistics[i, 2 : 2 + n].tolist())),
-                "surprise": dict(zip(monitor.names, statistics[i, 2 + n :].tolist())),
+                "group": monitor.group_of(f), "o_information": values["o_information"], "s_information": values["s_information"],
+                "shared": per_sensor(values, "mi_rest"), "surprise": per_sensor(values, "entropy"),
                 "distance": float(distances[i]), "flagged": bool(flags[i]),
             }  # fmt: skip
-            for i, f in enumerate(frames.frames)
+            for i, (f, values) in enumerate(zip(frames.frames, named))
         ],
         "summary": {"frames": len(flags), "flagged": int(flags.sum()), "rate": float(flags.mean())},
     }
