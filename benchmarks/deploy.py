@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from functools import partial
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from timing import best_time  # noqa: I001  (from this folder, before it leaves sys.path below)
