@@ -101,10 +101,10 @@ class Chain:
     ego_at_camera: Pose  # ego(t_c) → global
     camera: Pose  # camera → ego
 
-    @cached_property
+    @property
     def rotation(self) -> np.ndarray:
         """Sensor → camera rotation [3,3] (for velocities: free vectors ignore translations)."""
-        return self.camera.matrix3.T @ self.ego_at_camera.matrix3.T @ self.ego_at_sensor.matrix3 @ self.sensor.matrix3
+        return self.matrix[:3, :3]
 
     @cached_property
     def matrix(self) -> np.ndarray:
