@@ -14,4 +14,3 @@ def best_time(function, repeats: int) -> float:
         function()
         times.append(time.perf_counter() - start)
     return min(times)
-
