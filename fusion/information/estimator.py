@@ -74,7 +74,8 @@ class InformationEstimator:
         self._refuse_entropy(measures)
         self.dims, self.measures = dims, measures
         self.gaussianizer = MarginalGaussianizer.fit(x) if self.config.marginals == "gaussianize" else None
-        self.standardizer = Standardizer.fit(self.gaussianizer(x) if self.gaussianizer else x, dims)
+        margins = self._margins(x)
+        self.standardizer = Standardizer.fit(margins, dims)
         with torch.random.fork_rng():  # seeded initialisation without touching the caller's RNG
             torch.manual_seed(self.config.seed)
             net = build_backbone(self.config, dims, self.schedule)
@@ -86,13 +87,16 @@ class InformationEstimator:
             elif (checkpoint / "checkpoint.json").exists():
                 raise UserError(f"{checkpoint} holds an unfinished run: resume it (--resume) or delete it")
             checkpoint.mkdir(parents=True, exist_ok=True)
-        self.net = trainer.run(torch.from_numpy(self.network_inputs(x)), checkpoint, progress)
+        self.net = trainer.run(torch.from_numpy(self.standardizer(margins)), checkpoint, progress)
         self.losses = trainer.losses
         return self
 
+    def _margins(self, x: np.ndarray) -> np.ndarray:
+        return self.gaussianizer(x) if self.gaussianizer else x
+
     def network_inputs(self, x: np.ndarray) -> np.ndarray:
         """Flat data [n, D] → the denoiser's variables: (Gaussianised margins, then) standardised coordinates."""
-        return self.standardizer(self.gaussianizer(x) if self.gaussianizer else x)
+        return self.standardizer(self._margins(x))
 
     def _refuse_entropy(self, names) -> None:
         if "entropy" in names and self.config.marginals != "standardize":
