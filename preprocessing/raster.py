@@ -8,7 +8,11 @@ Every output pixel keeps its nearest return (z-buffer); empty pixels are 0 with 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from preprocessing.pcd import RADAR_DTYPE
 
 LIDAR_CHANNELS = ("depth", "intensity", "valid")
 RADAR_CHANNELS = ("depth", "rcs", "radial_velocity", "valid")
@@ -66,3 +70,17 @@ def radial_velocity(camera_xyz: np.ndarray, camera_velocity: np.ndarray) -> np.n
     """[N] velocity along the camera ray (m/s, positive = moving away) from [N,3] positions and velocities."""
     norm = np.linalg.norm(camera_xyz, axis=1)
     return np.einsum("ij,ij->i", camera_xyz, camera_velocity) / np.maximum(norm, 1e-9)
+
+
+def rasterize_radar(hits: Sequence, source_size: tuple[int, int], out_size: tuple[int, int]) -> np.ndarray:
+    """[4, H, W] map (depth, RCS, radial velocity, valid) of the returns of several radars in one camera.
+
+    ``hits``: ``pointclouds.CameraPoints`` of radar clouds (devkit field order, camera-frame
+    ``velocity_comp``); the nearest return wins each pixel whichever radar it came from."""
+    rcs = RADAR_DTYPE.names.index("rcs")
+    uv = np.concatenate([hit.uv.reshape(-1, 2) for hit in hits])
+    depth = np.concatenate([hit.depth for hit in hits])
+    values = np.concatenate(
+        [np.column_stack([hit.points[:, rcs], radial_velocity(hit.camera_xyz, hit.extra["velocity_comp"])]) for hit in hits]
+    ).reshape(-1, 2)
+    return rasterize(uv, depth, values, source_size, out_size)

@@ -20,7 +20,7 @@ from preprocessing.night import NightParams, NightRanges, sample_night_params, s
 from preprocessing.pointclouds import (
     RADAR_FIELDS, CameraPoints, RadarFilters, load_and_project, load_lidar, load_radar, project_clouds, sensor_cloud,
 )
-from preprocessing.raster import radial_velocity, rasterize, scale_intrinsic
+from preprocessing.raster import rasterize, rasterize_radar, scale_intrinsic
 
 LIDAR_POINT_COLUMNS = ("x", "y", "z", "intensity", "time_lag")
 RADAR_POINT_COLUMNS = ("x", "y", "z", "rcs", "vx_comp", "vy_comp", "time_lag", "radar")  # radar: index in spec.radars
@@ -93,11 +93,7 @@ def _lidar(spec: SampleSpec, settings: SampleSettings) -> tuple[np.ndarray, np.n
 def _radar(spec: SampleSpec, settings: SampleSettings) -> tuple[np.ndarray, np.ndarray]:
     load = lambda path: load_radar(path, settings.radar_filters)  # noqa: E731
     hits = project_clouds([sensor_cloud(sweeps, load) for sweeps in spec.radars], spec.camera, settings.min_dist)
-    uv = np.concatenate([hit.uv for hit in hits]).reshape(-1, 2)
-    depth = np.concatenate([hit.depth for hit in hits])
-    rcs = np.concatenate([hit.points[:, RADAR_FIELDS.index("rcs")] for hit in hits])
-    radial = np.concatenate([radial_velocity(hit.camera_xyz, hit.extra["velocity_comp"]) for hit in hits])
-    radar_map = rasterize(uv, depth, np.column_stack([rcs, radial]), spec.camera.size, settings.out_size)
+    radar_map = rasterize_radar(hits, spec.camera.size, settings.out_size)
     points = np.concatenate(
         [np.column_stack([hit.points[:, _RADAR_KEPT], _lag(hit), np.full(len(hit.depth), i)]) for i, hit in enumerate(hits)]
     ).reshape(-1, len(RADAR_POINT_COLUMNS))

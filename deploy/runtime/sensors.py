@@ -1,8 +1,8 @@
 """Raw sensor data → network inputs in the ShardDataset layout, with the ingestion's own numpy code.
 
-Projection is ``preprocessing.pointclouds.project_cloud`` (the devkit-exact SPEC §3 chain) and
-rasterisation ``preprocessing.raster.rasterize`` — the functions ingestion uses, so a frame's maps
-on the vehicle equal the maps its shard holds (``tests/test_deploy_sensors.py``). The camera frame
+Projection is ``preprocessing.pointclouds.project_cloud(s)`` (the devkit-exact SPEC §3 chain) and
+rasterisation ``preprocessing.raster.rasterize`` / ``rasterize_radar`` — the functions ingestion
+uses, so a frame's maps on the vehicle equal the maps its shard holds (``tests/test_deploy_sensors.py``). The camera frame
 is resized with ``cv2.INTER_AREA`` and scaled to [-1, 1] as ingestion and ``ShardDataset`` do.
 
 Shapes: camera [3, H, W]; LiDAR [3, H, W] (depth, intensity, valid); radar [4, H, W] (depth, RCS,
@@ -16,9 +16,8 @@ import numpy as np
 
 from preprocessing.frames import SensorFrame
 from preprocessing.pointclouds import project_cloud, project_clouds
-from preprocessing.raster import radial_velocity, rasterize
+from preprocessing.raster import rasterize, rasterize_radar
 
-RCS_ROW = 5  # ``rcs`` in the devkit's radar field order
 
 
 def camera_input(rgb: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
@@ -36,9 +35,4 @@ def lidar_map(cloud: np.ndarray, lidar: SensorFrame, camera: SensorFrame, out_si
 def radar_map(sweeps: list[tuple[np.ndarray, SensorFrame]], camera: SensorFrame, out_size, min_dist: float) -> tuple[np.ndarray, int]:
     """([<18, N> sweep, its radar] … → one [4, H, W] map of all radars, number of returns in the image)."""
     hits = project_clouds([(cloud, radar, None) for cloud, radar in sweeps], camera, min_dist)
-    uv = np.concatenate([hit.uv.reshape(-1, 2) for hit in hits])
-    depth = np.concatenate([hit.depth for hit in hits])
-    values = np.concatenate(
-        [np.column_stack([hit.points[:, RCS_ROW], radial_velocity(hit.camera_xyz, hit.extra["velocity_comp"])]) for hit in hits]
-    ).reshape(-1, 2)
-    return rasterize(uv, depth, values, camera.size, out_size), len(depth)
+    return rasterize_radar(hits, camera.size, out_size), sum(len(hit.depth) for hit in hits)
