@@ -9,6 +9,7 @@ camera frame when projecting).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,42 +63,64 @@ def load_lidar(path: str) -> np.ndarray:
     return data.reshape(-1, 5)[:, :4].T
 
 
+def filtered_radar_matrices(records: Sequence[np.ndarray], filters: RadarFilters = RadarFilters()) -> list[np.ndarray]:
+    """<18,N> float64 matrices of the returns kept by ``filters``, one per structured array of ``records``
+    (values unchecked). Arrays of one dtype are filtered and converted in one pass: a radar file holds
+    a few dozen returns, so per-call numpy overhead would be most of the cost."""
+    if len({points.dtype for points in records}) > 1:  # files with other header fields: convert each alone
+        return [matrix for points in records for matrix in filtered_radar_matrices([points], filters)]
+    if not records:
+        return []
+    # joined as bytes, converted, then filtered: copying packed records field by field is what is slow
+    joined = np.concatenate([points.view(np.uint8) for points in records]).view(records[0].dtype)
+    keep = radar_filter_mask(joined, filters.invalid_states, filters.dynprop_states, filters.ambig_states)
+    matrix = radar_points_matrix(joined).compress(keep, axis=1)
+    kept_so_far = np.cumsum(keep)
+    ends = [int(kept_so_far[end - 1]) if end else 0 for end in itertools.accumulate(len(points) for points in records)]
+    return [matrix[:, start:end] for start, end in zip([0, *ends], ends)]
+
+
 def read_filtered_radar(path, filters: RadarFilters = RadarFilters()) -> np.ndarray:
     """<18,N> float64 radar returns kept by ``filters``, unchecked values (OSError / PcdError on bad files)."""
-    points = read_radar_pcd(path)
-    return radar_points_matrix(points[radar_filter_mask(points, filters.invalid_states, filters.dynprop_states, filters.ambig_states)])
+    return filtered_radar_matrices([read_radar_pcd(path)], filters)[0]
 
 
-def load_radar(path: str, filters: RadarFilters = RadarFilters()) -> np.ndarray:
-    """<18,N> float64 radar returns kept by ``filters`` (``RadarPointCloud.from_file``)."""
+def _read_radar_records(path: str) -> np.ndarray:
     try:
-        matrix = read_filtered_radar(path, filters)
+        return read_radar_pcd(path)
     except OSError as error:
         raise PointCloudError(f"{path}: cannot read radar file ({error.strerror or error})") from None
     except PcdError as error:
         raise PointCloudError(str(error)) from None
-    if not np.isfinite(matrix[:3]).all():  # an all-NaN *first* point is the empty-cloud marker, handled by the reader
+
+
+def load_radars(paths: Sequence[str], filters: RadarFilters = RadarFilters()) -> list[np.ndarray]:
+    """<18,N> float64 radar returns kept by ``filters``, one per file (``RadarPointCloud.from_file``),
+    read and converted together; PointCloudError names the first bad file."""
+    matrices = filtered_radar_matrices([_read_radar_records(path) for path in paths], filters)
+    # an all-NaN *first* point is the empty-cloud marker, handled by the reader; any other NaN is an error
+    if matrices and not np.isfinite(np.concatenate([matrix[:3] for matrix in matrices], axis=1)).all():
+        path = next(path for path, matrix in zip(paths, matrices) if not np.isfinite(matrix[:3]).all())
         raise PointCloudError(f"{path}: radar returns with NaN/inf coordinates")
-    return matrix
+    return matrices
 
 
-def aggregate_sweeps(sweeps: tuple[SensorFrame, ...], load, min_distance: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """``from_file_multisweep``: every sweep minus its close points, moved into ``sweeps[0]``'s frame.
+def aggregate_sweeps(sweeps: tuple[SensorFrame, ...], clouds: Sequence[np.ndarray], min_distance: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """``from_file_multisweep``: every sweep's cloud minus its close points, moved into ``sweeps[0]``'s frame.
 
     Returns (cloud <C,N>, time lag [N] in s, ≥ 0). Radar velocity rows are rotated with the points.
     """
     ref = sweeps[0]
-    clouds, lags = [], []
-    for sweep in sweeps:
-        cloud = load(sweep.path)
+    moved, lags = [], []
+    for sweep, cloud in zip(sweeps, clouds, strict=True):
         cloud = np.compress(not_close_mask(cloud, min_distance), cloud, axis=1)
         matrix = sweep_to_reference(sweep.sensor, sweep.ego, ref.ego, ref.sensor)
         cloud = apply_transform(cloud, matrix)
         if cloud.shape[0] == len(RADAR_FIELDS):
             cloud = _rotate_velocities(cloud, matrix[:3, :3])
-        clouds.append(cloud)
+        moved.append(cloud)
         lags.append(np.full(cloud.shape[1], 1e-6 * ref.timestamp - 1e-6 * sweep.timestamp))
-    return np.hstack(clouds), np.concatenate(lags)
+    return np.hstack(moved), np.concatenate(lags)
 
 
 def _rotate_velocities(cloud: np.ndarray, rotation: np.ndarray) -> np.ndarray:
@@ -157,15 +180,32 @@ def project_cloud(
     return project_clouds([(cloud, reference, extra)], camera, min_dist)[0]
 
 
-def sensor_cloud(sweeps: tuple[SensorFrame, ...], load) -> tuple[np.ndarray, SensorFrame, dict | None]:
-    """(cloud, its reference frame, per-point extras) of one sweep, or of several aggregated like
-    ``from_file_multisweep`` (with their ``time_lag``): the input ``project_clouds`` takes."""
-    if len(sweeps) == 1:
-        return load(sweeps[0].path), sweeps[0], None
-    cloud, lag = aggregate_sweeps(sweeps, load)
-    return cloud, sweeps[0], {"time_lag": lag}
+def load_sensor_clouds(
+    sensors: Sequence[tuple[SensorFrame, ...]], radar_filters: RadarFilters = RadarFilters()
+) -> list[tuple[np.ndarray, SensorFrame, dict | None]]:
+    """The input of ``project_clouds`` for point sensors given as sweeps (newest first): one sweep's
+    cloud as read, several aggregated like ``from_file_multisweep`` with their ``time_lag``.
+
+    LiDAR files are read one by one, all radar files together (``load_radars``); PointCloudError on
+    bad files, ValueError for channels that are neither LiDAR nor radar.
+    """
+    paths: dict[str, list[str]] = {"LIDAR": [], "RADAR": []}
+    for sweeps in sensors:
+        paths[_kind(sweeps[0])].extend(sweep.path for sweep in sweeps)
+    loaded = {"LIDAR": iter([load_lidar(path) for path in paths["LIDAR"]]), "RADAR": iter(load_radars(paths["RADAR"], radar_filters))}
+    out = []
+    for sweeps in sensors:
+        clouds = [next(loaded[_kind(sweeps[0])]) for _ in sweeps]
+        if len(sweeps) == 1:
+            out.append((clouds[0], sweeps[0], None))
+        else:
+            cloud, lag = aggregate_sweeps(sweeps, clouds)
+            out.append((cloud, sweeps[0], {"time_lag": lag}))
+    return out
 
 
-def load_and_project(sweeps: tuple[SensorFrame, ...], camera: SensorFrame, load, min_dist: float = 1.0) -> CameraPoints:
-    """One sweep: ``map_pointcloud_to_image``; several: ``from_file_multisweep`` then the same projection."""
-    return project_clouds([sensor_cloud(sweeps, load)], camera, min_dist)[0]
+def _kind(frame: SensorFrame) -> str:
+    kind = frame.channel.split("_")[0]
+    if kind not in ("LIDAR", "RADAR"):
+        raise ValueError(f"{frame.channel} (sample_data {frame.token}) is not a LiDAR or radar channel")
+    return kind

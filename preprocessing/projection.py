@@ -13,7 +13,7 @@ from pathlib import Path
 
 from preprocessing.frames import SensorFrame
 from preprocessing.geometry import Pose
-from preprocessing.pointclouds import CameraPoints, RadarFilters, load_and_project, load_lidar, load_radar, project_clouds, sensor_cloud
+from preprocessing.pointclouds import CameraPoints, RadarFilters, load_sensor_clouds, project_clouds
 from preprocessing.tables import LIDAR_CHANNEL, RADAR_CHANNELS
 
 
@@ -54,15 +54,6 @@ def sweeps(nusc, sample_data_token: str, nsweeps: int) -> tuple[SensorFrame, ...
     return tuple(frames)
 
 
-def loader_for(frame: SensorFrame, radar_filters: RadarFilters = RadarFilters()):
-    """The reader of a point sensor's files, chosen by channel (RADAR_* or LIDAR_*)."""
-    if frame.channel.startswith("RADAR"):
-        return lambda path: load_radar(path, radar_filters)
-    if frame.channel.startswith("LIDAR"):
-        return load_lidar
-    raise ValueError(f"{frame.channel} (sample_data {frame.token}) is not a LiDAR or radar channel")
-
-
 def project_pointcloud(
     nusc,
     pointsensor_token: str,
@@ -76,8 +67,8 @@ def project_pointcloud(
     With ``nsweeps == 1`` the result equals ``map_pointcloud_to_image`` (``.uv`` [N,2] native pixels,
     ``.depth`` [N]); with more, the cloud is first aggregated like ``from_file_multisweep``.
     """
-    frames = sweeps(nusc, pointsensor_token, nsweeps)
-    return load_and_project(frames, sensor_frame(nusc, camera_token), loader_for(frames[0], radar_filters), min_dist)
+    clouds = load_sensor_clouds([sweeps(nusc, pointsensor_token, nsweeps)], radar_filters)
+    return project_clouds(clouds, sensor_frame(nusc, camera_token), min_dist)[0]
 
 
 def project_sample(
@@ -89,10 +80,7 @@ def project_sample(
     radar_filters: RadarFilters = RadarFilters(),
     nsweeps: int = 1,
 ) -> dict[str, CameraPoints]:
-    """``project_pointcloud`` for every point sensor of a keyframe sample, in one projection pass."""
+    """``project_pointcloud`` for every point sensor of a keyframe sample (radar files read together, one pinhole pass)."""
     data = nusc.get("sample", sample_token)["data"]
-    clouds = []
-    for channel in channels:
-        frames = sweeps(nusc, data[channel], nsweeps)
-        clouds.append(sensor_cloud(frames, loader_for(frames[0], radar_filters)))
+    clouds = load_sensor_clouds([sweeps(nusc, data[channel], nsweeps) for channel in channels], radar_filters)
     return dict(zip(channels, project_clouds(clouds, sensor_frame(nusc, data[camera]), min_dist)))

@@ -17,9 +17,7 @@ from preprocessing.frames import SampleSpec, SensorFrame
 from preprocessing.geometry import Chain, Pose
 from preprocessing.headlights import headlight_light, scene_depth
 from preprocessing.night import NightParams, NightRanges, sample_night_params, synthesize_night
-from preprocessing.pointclouds import (
-    RADAR_FIELDS, CameraPoints, RadarFilters, load_and_project, load_lidar, load_radar, project_clouds, sensor_cloud,
-)
+from preprocessing.pointclouds import RADAR_FIELDS, CameraPoints, RadarFilters, load_sensor_clouds, project_clouds
 from preprocessing.raster import rasterize, rasterize_radar, scale_intrinsic
 
 LIDAR_POINT_COLUMNS = ("x", "y", "z", "intensity", "time_lag")
@@ -84,15 +82,14 @@ def _lag(points: CameraPoints) -> np.ndarray:
 
 
 def _lidar(spec: SampleSpec, settings: SampleSettings) -> tuple[np.ndarray, np.ndarray]:
-    hit = load_and_project(spec.lidar, spec.camera, load_lidar, settings.min_dist)
+    [hit] = project_clouds(load_sensor_clouds([spec.lidar]), spec.camera, settings.min_dist)
     lidar_map = rasterize(hit.uv, hit.depth, hit.points[:, 3], spec.camera.size, settings.out_size)
     points = np.column_stack([hit.points[:, :4], _lag(hit)]).astype(np.float32)
     return lidar_map, points
 
 
 def _radar(spec: SampleSpec, settings: SampleSettings) -> tuple[np.ndarray, np.ndarray]:
-    load = lambda path: load_radar(path, settings.radar_filters)  # noqa: E731
-    hits = project_clouds([sensor_cloud(sweeps, load) for sweeps in spec.radars], spec.camera, settings.min_dist)
+    hits = project_clouds(load_sensor_clouds(spec.radars, settings.radar_filters), spec.camera, settings.min_dist)
     radar_map = rasterize_radar(hits, spec.camera.size, settings.out_size)
     points = np.concatenate(
         [np.column_stack([hit.points[:, _RADAR_KEPT], _lag(hit), np.full(len(hit.depth), i)]) for i, hit in enumerate(hits)]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from nuscenes.utils.data_classes import RadarPointCloud
 
+from preprocessing.pointclouds import PointCloudError, RadarFilters, load_radars
 from preprocessing.pcd import RADAR_DTYPE, PcdError, radar_filter_mask, radar_points_matrix, read_radar_pcd, write_radar_pcd
 
 
@@ -66,3 +67,32 @@ def test_corrupt_files_raise_a_clear_error(tmp_path, corrupt, message):
     with pytest.raises(PcdError, match=message) as error:
         read_radar_pcd(path)
     assert str(path) in str(error.value)
+
+
+def test_radar_files_loaded_together_equal_the_devkit_file_by_file(tmp_path):
+    """load_radars filters and converts all files in one pass and splits them back: an empty file in
+    the middle and filtered-out returns at file boundaries must not shift points between files."""
+    paths = []
+    for i, n in enumerate((31, 0, 1, 64, 12)):
+        paths.append(str(tmp_path / f"radar{i}.pcd"))
+        write_radar_pcd(paths[-1], random_points(n, seed=10 + i))
+    ours = load_radars(paths)
+    assert [matrix.shape[0] for matrix in ours] == [18] * 5
+    for path, matrix in zip(paths, ours):
+        np.testing.assert_array_equal(matrix, RadarPointCloud.from_file(path).points)
+    everything = RadarFilters(invalid_states=tuple(range(256)), dynprop_states=tuple(range(256)), ambig_states=tuple(range(256)))
+    assert [matrix.shape[1] for matrix in load_radars(paths, everything)] == [31, 0, 1, 64, 12]
+
+
+def test_radar_file_with_nan_coordinates_is_named(tmp_path):
+    paths = []
+    for i in range(3):
+        points = random_points(20, seed=i)
+        points["ambig_state"], points["invalid_state"], points["dyn_prop"] = 3, 0, 0  # every return kept
+        if i == 2:
+            points["y"][7] = np.nan
+        paths.append(str(tmp_path / f"radar{i}.pcd"))
+        write_radar_pcd(paths[-1], points)
+    with pytest.raises(PointCloudError, match="radar2.pcd: radar returns with NaN/inf"):
+        load_radars(paths)
+    assert len(load_radars(paths[:2])) == 2
