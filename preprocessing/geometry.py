@@ -156,13 +156,12 @@ def sweep_to_reference(sweep_sensor: Pose, sweep_ego: Pose, ref_ego: Pose, ref_s
 
 
 def view_points(points: np.ndarray, intrinsic: np.ndarray) -> np.ndarray:
-    """[3,N] camera-frame points → [3,N] float64 (u, v, 1), computed like the devkit's ``view_points``."""
-    viewpad = np.eye(4)
-    viewpad[:3, :3] = intrinsic
-    n = points.shape[1]
-    projected = np.dot(viewpad, np.concatenate((points, np.ones((1, n)))))[:3, :]
+    """[3,N] camera-frame points → [3,N] float64 (u, v, 1): the devkit's ``view_points`` with ``normalize``
+    (its 4×4 padding of K only adds exact zeros, so K @ points gives the same numbers)."""
+    projected = np.asarray(intrinsic, dtype=np.float64) @ points
     with np.errstate(divide="ignore", invalid="ignore"):  # points behind the camera are masked afterwards
-        return projected / projected[2:3, :].repeat(3, 0).reshape(3, n)
+        projected /= projected[2]
+    return projected
 
 
 def in_image_mask(uv: np.ndarray, depth: np.ndarray, width: int, height: int, min_dist: float, margin=_IMAGE_MARGIN):
@@ -234,17 +233,16 @@ def project_many(
     if not staged:
         return []
     joined = np.concatenate([camera for _, camera in staged], axis=1)  # float64: exact for float32 clouds
-    uv = view_points(joined, np.asarray(intrinsic, dtype=np.float64))
-    keep = in_image_mask(uv, joined[2], width, height, min_dist)
-    out, start = [], 0
-    for index, camera in staged:
-        stop = start + camera.shape[1]
-        kept = np.flatnonzero(keep[start:stop])
-        out.append(Projected(
-            index=index.take(kept), uv=uv[:2, start:stop].take(kept, axis=1).T, depth=camera[2].take(kept),
-            camera_xyz=camera.take(kept, axis=1).T,
-        ))  # fmt: skip
-        start = stop
+    uv = view_points(joined, intrinsic)
+    kept = np.flatnonzero(in_image_mask(uv, joined[2], width, height, min_dist))
+    # gathered once for all clouds, then cut into per-cloud views at the clouds' boundaries
+    index = np.concatenate([index for index, _ in staged]).take(kept)
+    uv, camera_xyz = uv[:2].take(kept, axis=1).T, joined.take(kept, axis=1).T
+    ends = np.searchsorted(kept, np.cumsum([camera.shape[1] for _, camera in staged])).tolist()
+    out = []
+    for (_, camera), start, stop in zip(staged, [0, *ends], ends):
+        xyz = camera_xyz[start:stop].astype(camera.dtype, copy=False)  # in the cloud's dtype, like the devkit's
+        out.append(Projected(index=index[start:stop], uv=uv[start:stop], depth=xyz[:, 2], camera_xyz=xyz))
     return out
 
 

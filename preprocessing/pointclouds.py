@@ -164,13 +164,24 @@ def project_clouds(
                         camera.intrinsic, camera.size[0], camera.size[1], min_dist)  # fmt: skip
     out = []
     for (cloud, _, extra), chain, hit in zip(clouds, chains, hits):
-        kept = cloud.take(hit.index, axis=1)
+        points = take_points(cloud, hit.index)
         fields = RADAR_FIELDS if cloud.shape[0] == len(RADAR_FIELDS) else LIDAR_FIELDS
         extra = {name: values[hit.index] for name, values in (extra or {}).items()}
         if fields is RADAR_FIELDS:
-            extra.update(radar_camera_velocities(kept, chain.rotation))
-        out.append(CameraPoints(uv=hit.uv, depth=hit.depth, points=kept.T, fields=fields, camera_xyz=hit.camera_xyz, extra=extra))
+            extra.update(radar_camera_velocities(points.T, chain.rotation))
+        out.append(CameraPoints(uv=hit.uv, depth=hit.depth, points=points, fields=fields, camera_xyz=hit.camera_xyz, extra=extra))
     return out
+
+
+def take_points(cloud: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """[M,C] the points ``index`` of a <C,N> cloud."""
+    rows = cloud.T
+    if rows.strides[1] != rows.itemsize:
+        return cloud.take(index, axis=1).T
+    # each point's values are adjacent (a file's rows, as LiDAR clouds are): copying whole points as
+    # opaque records is ~2x faster than gathering the C rows one by one
+    point = np.dtype((np.void, rows.shape[1] * rows.itemsize))
+    return rows.view(point)[:, 0].take(index).view(rows.dtype).reshape(-1, rows.shape[1])
 
 
 def project_cloud(
