@@ -129,7 +129,7 @@ def test_a_dead_sensor_has_the_zero_descriptor(deploy_models, pipelines, tmp_pat
     inputs = {k: v.numpy() for k, v in frames(1, ("night", "radar"), seed=2).items()}
     latents = onnx_enhancer.enhance(inputs, seed=0).latents
     empty_lidar = np.zeros((1, 3, 32, 48), np.float32)  # what a LiDAR that delivers nothing records
-    with_empty = {**latents, "lidar": onnx_enhancer.encode("lidar", empty_lidar)}
+    with_empty = {**latents, **onnx_enhancer.encode({"lidar": empty_lidar})}
     np.testing.assert_allclose(score.descriptors(latents), score.descriptors(with_empty), atol=1e-5)
     assert np.abs(score.descriptors(latents)[:, 8:]).max() == 0 and np.abs(score.descriptors(latents)[:, :8]).max() > 0
 

@@ -113,3 +113,18 @@ def test_only_the_denoiser_keeps_its_threads_spinning_between_runs(deploy_models
     }
     assert spinning.pop("denoiser") == "1"
     assert spinning and set(spinning.values()) == {"0"}  # encoders, decoder (and info denoiser) run once per frame
+
+
+def test_concurrent_runs_share_the_threads_and_equal_runs_one_by_one(deploy_models):
+    graphs = Graphs(load_manifest(deploy_models.onnx), threads=4)
+    threads = {name: session.get_session_options().intra_op_num_threads for name, session in graphs.sessions.items()}
+    assert threads["camera_encoder"] == threads["lidar_encoder"] == 1  # three encoders side by side on 4 threads
+    assert threads["denoiser"] == 2 and threads["camera_decoder"] == 4  # guidance's two passes; the lone decoder
+    rng = np.random.default_rng(0)
+    calls = [
+        (name, {"x": rng.standard_normal((2, channels, 32, 48)).astype(np.float32)})
+        for name, channels in (("camera_encoder", 3), ("radar_encoder", 4), ("lidar_encoder", 3), ("camera_encoder", 3))
+    ]
+    together = graphs.run_concurrently(calls)
+    for (name, inputs), result in zip(calls, together):
+        np.testing.assert_array_equal(result, graphs.run_one(name, **inputs))

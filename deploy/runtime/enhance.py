@@ -45,9 +45,11 @@ class Enhancer:
         latent = manifest.data["latent"]
         self.latent_shape = (latent["channels"], latent["height"], latent["width"])
 
-    def encode(self, modality: str, x: np.ndarray) -> np.ndarray:
-        """ShardDataset-layout batch [B, C_x, H, W] → normalised latent [B, C, h, w]."""
-        return self.graphs.run_one(ENCODER_OF_MODALITY[modality], x=np.ascontiguousarray(x, dtype=np.float32))
+    def encode(self, frames: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """ShardDataset-layout batches [B, C_x, H, W] by modality → normalised latents [B, C, h, w], the
+        encoders running side by side."""
+        calls = [(ENCODER_OF_MODALITY[name], {"x": np.ascontiguousarray(x, dtype=np.float32)}) for name, x in frames.items()]
+        return dict(zip(frames, self.graphs.run_concurrently(calls)))
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         return np.clip(self.graphs.run_one("camera_decoder", z=np.ascontiguousarray(z, dtype=np.float32)), -1.0, 1.0)
@@ -64,17 +66,14 @@ class Enhancer:
         return np.stack(slots, axis=1), np.tile(target, (batch, 1)), np.tile(presence, (batch, 1))
 
     def guided_eps(self, z, tau, target, presence, noise, guidance: float) -> np.ndarray:
-        """ε = ε(z_t | ∅) + w·(ε(z_t | A2) − ε(z_t | ∅)), ∅ = every conditioning slot absent."""
+        """ε = ε(z_t | ∅) + w·(ε(z_t | A2) − ε(z_t | ∅)), ∅ = every conditioning slot absent; the two
+        predictions run side by side."""
+        inputs = {"latents": z, "tau": tau, "presence": presence, "noise": noise}
         if guidance == 1.0:
-            return self.graphs.run_one("denoiser", latents=z, tau=tau, presence=presence, noise=noise)
-        both = self.graphs.run_one(
-            "denoiser",
-            latents=np.concatenate([z, z]),
-            tau=np.concatenate([tau, tau]),
-            presence=np.concatenate([presence, presence & target]),
-            noise=np.concatenate([noise, noise]),
+            return self.graphs.run_one("denoiser", **inputs)
+        conditional, unconditional = self.graphs.run_concurrently(
+            [("denoiser", inputs), ("denoiser", {**inputs, "presence": presence & target})]
         )
-        conditional, unconditional = np.split(both, 2)
         return unconditional + guidance * (conditional - unconditional)
 
     def enhance(
@@ -101,7 +100,7 @@ class Enhancer:
             raise ValueError(f"enhancement needs 'night' and optionally radar/lidar, got {sorted(frames)}")
         seconds: dict[str, float] = {}
         clock = time.perf_counter()
-        latents = {name: self.encode(name, frame) for name, frame in frames.items()}
+        latents = self.encode(frames)
         seconds["encode"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
