@@ -110,8 +110,8 @@ def _point_dtype(fields: str, sizes: str, types: str) -> np.dtype:
 
 def read_radar_pcd(path: str | Path) -> np.ndarray:
     """Read a nuScenes radar PCD file into a structured array (all returns, unfiltered)."""
-    with open(path, "rb") as file:
-        return decode_radar_pcd(file.read(), str(path))
+    with open(path, "rb", buffering=0) as file:  # one read of a few kB: a buffer would only add a copy
+        return decode_radar_pcd(file.readall(), str(path))
 
 
 def radar_filter_mask(
