@@ -1,7 +1,8 @@
 """Vehicle inference speed, side by side: torch eager vs onnxruntime (fp32, fp16, int8) in one run.
 
 For one enhanced frame (encode night + radar + LiDAR, guided DDIM from t̃, decode) and for one
-denoising step (the guided ε: conditional + unconditional DiT pass as a batch of two), prints the
+denoising step (the guided ε: conditional + unconditional DiT pass; torch runs them as a batch of two,
+the onnxruntime runtime side by side on half the threads each), prints the
 best-of-N latency of each backend (timed in ``--rounds`` turns, so a drifting machine speed hits them
 alike), its speed-up over torch eager and the PSNR of its frame against the torch frame made with
 the same noise (fp32 onnxruntime should be ≥ 40 dB; fp16/int8 show their loss). Both backends get

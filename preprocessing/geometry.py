@@ -232,7 +232,7 @@ def project_many(
     staged = [_to_camera(points, chain, intrinsic, width, height, min_dist) for points, chain in clouds]
     if not staged:
         return []
-    joined = np.concatenate([camera for _, camera in staged], axis=1)  # float64: exact for float32 clouds
+    joined = np.concatenate([camera for _, camera in staged], axis=1)  # float32 clouds joined to float64 ones stay exact
     uv = view_points(joined, intrinsic)
     kept = np.flatnonzero(in_image_mask(uv, joined[2], width, height, min_dist))
     # gathered once for all clouds, then cut into per-cloud views at the clouds' boundaries
