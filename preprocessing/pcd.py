@@ -81,27 +81,36 @@ def decode_radar_pcd(data: bytes, source: str = "<bytes>") -> np.ndarray:
     *head, body = data.split(b"\n", len(_HEADER_KEYS))
     if len(head) < len(_HEADER_KEYS):
         raise PcdError(f"{source}: truncated PCD header ({len(head)} of {len(_HEADER_KEYS)} lines)")
-    lines = [line.decode("utf-8", errors="replace").strip() for line in head]
     offset = len(data) - len(body)
-    for line, key in zip(lines, _HEADER_KEYS):
-        if not line.startswith(key):
-            raise PcdError(f"{source}: PCD header line {line!r} should start with {key!r}")
     try:
-        width, height = int(lines[6].split()[1]), int(lines[7].split()[1])
-        dtype = _point_dtype(lines[2], lines[3], lines[4])
-    except (ValueError, KeyError, IndexError) as error:
-        raise PcdError(f"{source}: malformed PCD header ({error})") from None
-    if lines[10].split()[1:] != ["binary"]:
-        raise PcdError(f"{source}: only 'DATA binary' PCD is supported, got {lines[10]!r}")
-    if height != 1 or width <= 0:
-        raise PcdError(f"{source}: expected HEIGHT 1 and WIDTH > 0, got {height} and {width}")
+        width, dtype = _parse_header(data[:offset])
+    except PcdError as error:
+        raise PcdError(f"{source}: {error}") from None
     if len(data) - offset < width * dtype.itemsize:
         raise PcdError(f"{source}: truncated PCD body: {len(data) - offset} bytes for {width} points of {dtype.itemsize}")
     points = np.frombuffer(data, dtype=dtype, count=width, offset=offset)  # read-only; copying packed records is slow
     return points[:0] if any(value != value for value in points[0].tolist()) else points  # NaN ≠ NaN
 
 
-@lru_cache(maxsize=64)  # every file of a dataset has the same FIELDS/SIZE/TYPE lines
+@lru_cache(maxsize=1024)  # headers differ only in WIDTH/POINTS: a dataset has a few hundred distinct ones
+def _parse_header(header: bytes) -> tuple[int, np.dtype]:
+    """(number of points, packed point dtype) of a PCD header's 11 lines; PcdError if it is not one we read."""
+    lines = [line.decode("utf-8", errors="replace").strip() for line in header.split(b"\n")]
+    for line, key in zip(lines, _HEADER_KEYS):
+        if not line.startswith(key):
+            raise PcdError(f"PCD header line {line!r} should start with {key!r}")
+    try:
+        width, height = int(lines[6].split()[1]), int(lines[7].split()[1])
+        dtype = _point_dtype(lines[2], lines[3], lines[4])
+    except (ValueError, KeyError, IndexError) as error:
+        raise PcdError(f"malformed PCD header ({error})") from None
+    if lines[10].split()[1:] != ["binary"]:
+        raise PcdError(f"only 'DATA binary' PCD is supported, got {lines[10]!r}")
+    if height != 1 or width <= 0:
+        raise PcdError(f"expected HEIGHT 1 and WIDTH > 0, got {height} and {width}")
+    return width, dtype
+
+
 def _point_dtype(fields: str, sizes: str, types: str) -> np.dtype:
     """The packed little-endian point dtype of a PCD header (KeyError/ValueError if malformed)."""
     columns = zip(fields.split()[1:], sizes.split()[1:], types.split()[1:], strict=True)
