@@ -200,13 +200,14 @@ def load_sensor_clouds(
     LiDAR files are read one by one, all radar files together (``load_radars``); PointCloudError on
     bad files, ValueError for channels that are neither LiDAR nor radar.
     """
+    kinds = [_kind(sweeps[0]) for sweeps in sensors]
     paths: dict[str, list[str]] = {"LIDAR": [], "RADAR": []}
-    for sweeps in sensors:
-        paths[_kind(sweeps[0])].extend(sweep.path for sweep in sweeps)
+    for kind, sweeps in zip(kinds, sensors):
+        paths[kind].extend(sweep.path for sweep in sweeps)
     loaded = {"LIDAR": iter([load_lidar(path) for path in paths["LIDAR"]]), "RADAR": iter(load_radars(paths["RADAR"], radar_filters))}
     out = []
-    for sweeps in sensors:
-        clouds = [next(loaded[_kind(sweeps[0])]) for _ in sweeps]
+    for kind, sweeps in zip(kinds, sensors):
+        clouds = [next(loaded[kind]) for _ in sweeps]
         if len(sweeps) == 1:
             out.append((clouds[0], sweeps[0], None))
         else:

@@ -18,7 +18,9 @@ from deploy.runtime.manifest import Manifest, ModelIntegrityError
 
 # Graphs run back to back many times per frame (the denoiser: two per DDIM step). Only their pools
 # spin between runs; the others (run once per frame) give their cores back at once. Idle spinners of
-# the encoders otherwise steal the cores the denoiser needs next: ~1.6× slower frames measured on 2 cores.
+# the encoders otherwise steal the cores the denoiser needs next: ~1.6× slower frames measured on 2 cores
+# when every graph ran on both. (A one-thread session has no pool to spin: at 2 threads the encoders and
+# the denoiser's passes run on one thread each below, so this matters from 4 threads up.)
 SPINNING_GRAPHS = frozenset({"denoiser"})
 
 # Graphs run in concurrent groups (the three condition encoders; guidance's conditional and
