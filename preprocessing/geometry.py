@@ -10,6 +10,11 @@ operations on float32 clouds — but only on the points a cheap float32 pass say
 image, which is what makes it fast. Float64 clouds (radar) take the composite transform, which
 differs from the step-by-step one by ~1e-12 px. Point clouds are <C, N> like the devkit's
 ``PointCloud.points``.
+
+With numba installed, culling and replay of float32 clouds run as compiled loops
+(``geometry_kernels``), otherwise in numpy. The devkit rotates through BLAS, which may fuse
+multiply-adds and so differ from plain float64 sums in the last bit; rounding each step to float32
+absorbs that (no coordinate differed between the two replays over the benchmark world's clouds).
 """
 
 from __future__ import annotations
@@ -26,6 +31,19 @@ _CULL_DEPTH_MARGIN = 0.05  # m
 _CULL_PIXEL_MARGIN = 2.0  # px
 _IMAGE_MARGIN = 1  # px, the devkit's "margin of 1 pixel for aesthetic reasons"
 _CULL_MIN_POINTS = 2048  # below this (radar), culling costs more than it saves
+
+
+@lru_cache(maxsize=1)  # imported on first use: numba takes a quarter of a second to import
+def compiled():
+    """The numba kernels (``geometry_kernels``), or None without numba (the vehicle runtime may run on numpy
+    alone: the numpy path gives the same numbers)."""
+    try:
+        from preprocessing import geometry_kernels
+    except ModuleNotFoundError as error:
+        if error.name != "numba":
+            raise
+        return None
+    return geometry_kernels
 
 
 @lru_cache(maxsize=4096)  # rig calibrations and the camera's ego pose recur across calls
@@ -114,27 +132,36 @@ class Chain:
             [self.camera.matrix(True), self.ego_at_camera.matrix(True), self.ego_at_sensor.matrix(), self.sensor.matrix()],
         )
 
+    @cached_property
+    def steps(self) -> np.ndarray:
+        """[8,3,4] float64 affine maps [R|t]: the devkit's eight steps in its order (a rotation has t = 0,
+        a translation R = I), each of which it rounds to the cloud's dtype."""
+        steps = _STEPS_TEMPLATE.copy()  # slice assignments: fancy-indexed ones cost several times more
+        steps[0, :, :3] = self.sensor.matrix3
+        steps[1, :, 3] = self.sensor.translation
+        steps[2, :, :3] = self.ego_at_sensor.matrix3
+        steps[3, :, 3] = self.ego_at_sensor.translation
+        np.negative(self.ego_at_camera.translation, out=steps[4, :, 3])
+        steps[5, :, :3] = self.ego_at_camera.matrix3.T
+        np.negative(self.camera.translation, out=steps[6, :, 3])
+        steps[7, :, :3] = self.camera.matrix3.T
+        steps.setflags(write=False)
+        return steps
 
-def _rotate(points: np.ndarray, rotation: np.ndarray) -> None:
-    points[:3, :] = np.dot(rotation, points[:3, :])
 
-
-def _translate(points: np.ndarray, translation: np.ndarray) -> None:
-    # float64 sums rounded back to the cloud's dtype, as the devkit's row-by-row ``translate``
-    points[:3, :] = points[:3, :] + translation[:, None]
+# Chain.steps before its poses are filled in: identity rotations at the four translation steps.
+_STEPS_TEMPLATE = np.zeros((8, 3, 4))
+_STEPS_TEMPLATE[[1, 3, 4, 6], :, :3] = np.eye(3)
 
 
 def apply_chain(points: np.ndarray, chain: Chain) -> np.ndarray:
     """<C,N> points in the sensor frame → a copy with rows 0..2 in the camera frame, in the devkit's dtype arithmetic."""
     points = points.copy()
-    _rotate(points, chain.sensor.matrix3)
-    _translate(points, np.array(chain.sensor.translation))
-    _rotate(points, chain.ego_at_sensor.matrix3)
-    _translate(points, np.array(chain.ego_at_sensor.translation))
-    _translate(points, -np.array(chain.ego_at_camera.translation))
-    _rotate(points, chain.ego_at_camera.matrix3.T)
-    _translate(points, -np.array(chain.camera.translation))
-    _rotate(points, chain.camera.matrix3.T)
+    for step in chain.steps:
+        if step[:, 3].any():  # a translation: float64 sums rounded to the cloud's dtype, as the devkit's ``translate``
+            points[:3, :] = points[:3, :] + step[:, 3:]
+        else:  # a rotation (or a no-op), through BLAS as the devkit's ``rotate``
+            points[:3, :] = np.dot(step[:, :3], points[:3, :])
     return points
 
 
@@ -178,11 +205,16 @@ def in_image_mask(uv: np.ndarray, depth: np.ndarray, width: int, height: int, mi
 def cull(xyz: np.ndarray, matrix: np.ndarray, intrinsic, width: int, height: int, min_dist: float) -> np.ndarray:
     """Indices of the points of ``xyz`` [3,N] that may project into the image: one float32 pass with generous margins.
 
-    Works row by row on homogeneous pixel coordinates (u·z, v·z, z) = K [R|t] p, without divisions:
-    on a C-contiguous [3,N] these are a few vector operations, cheaper than a [3,3]×[3,N] product.
+    Works on homogeneous pixel coordinates (u·z, v·z, z) = K [R|t] p, without divisions: in numpy
+    row by row, on a C-contiguous [3,N] a few vector operations, cheaper than a [3,3]×[3,N] product.
     """
     affine = (np.asarray(intrinsic, dtype=np.float64) @ matrix[:3, :]).astype(np.float32)
-    x, y, z = xyz.astype(np.float32, copy=False)
+    min_depth, low = np.float32(min_dist - _CULL_DEPTH_MARGIN), np.float32(_IMAGE_MARGIN - _CULL_PIXEL_MARGIN)
+    high_u, high_v = np.float32(width - _IMAGE_MARGIN + _CULL_PIXEL_MARGIN), np.float32(height - _IMAGE_MARGIN + _CULL_PIXEL_MARGIN)
+    xyz = np.ascontiguousarray(xyz, dtype=np.float32)
+    if kernels := compiled():
+        return np.flatnonzero(kernels.cull_mask(xyz, affine, min_depth, low, high_u, high_v))
+    x, y, z = xyz
 
     def row(i: int) -> np.ndarray:
         out = affine[i, 0] * x
@@ -192,11 +224,11 @@ def cull(xyz: np.ndarray, matrix: np.ndarray, intrinsic, width: int, height: int
         return out
 
     uz, vz, depth = row(0), row(1), row(2)
-    keep = depth > min_dist - _CULL_DEPTH_MARGIN
-    keep &= uz > (_IMAGE_MARGIN - _CULL_PIXEL_MARGIN) * depth
-    keep &= vz > (_IMAGE_MARGIN - _CULL_PIXEL_MARGIN) * depth
-    keep &= uz < (width - _IMAGE_MARGIN + _CULL_PIXEL_MARGIN) * depth
-    keep &= vz < (height - _IMAGE_MARGIN + _CULL_PIXEL_MARGIN) * depth
+    keep = depth > min_depth
+    keep &= uz > low * depth
+    keep &= vz > low * depth
+    keep &= uz < high_u * depth
+    keep &= vz < high_v * depth
     return np.flatnonzero(keep)
 
 
@@ -216,9 +248,11 @@ def _to_camera(points: np.ndarray, chain: Chain, intrinsic, width: int, height: 
     xyz = np.ascontiguousarray(points[:3])  # clouds are often strided views of the file's rows
     if xyz.shape[1] >= _CULL_MIN_POINTS:
         index = cull(xyz, chain.matrix, intrinsic, width, height, min_dist)
-        xyz = xyz.take(index, axis=1)  # take: several times faster than fancy indexing along axis 1
     else:
         index = np.arange(xyz.shape[1])
+    if xyz.dtype == np.float32 and (kernels := compiled()):
+        return index, kernels.replay_steps(xyz, index, chain.steps)
+    xyz = xyz.take(index, axis=1)  # take: several times faster than fancy indexing along axis 1
     if xyz.dtype == np.float64:  # per-step rounding is ~1e-16 relative here: one composite transform suffices
         return index, chain.matrix[:3, :3] @ xyz + chain.matrix[:3, 3:]
     return index, apply_chain(xyz, chain)

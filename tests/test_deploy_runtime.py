@@ -1,4 +1,4 @@
-"""The vehicle runtime works without torch and refuses models that were modified or do not belong together."""
+"""The vehicle runtime works without torch (and numba) and refuses models that were modified or do not belong together."""
 
 import json
 import os
@@ -20,11 +20,12 @@ REPO = Path(__file__).resolve().parents[1]
 NO_TORCH = """
 import json, sys
 sys.modules["torch"] = None  # any `import torch` in the import graph now raises ImportError
+sys.modules["numba"] = None  # the projection takes its numpy path
 from deploy.runtime import VehicleRuntime
 runtime = VehicleRuntime(sys.argv[1])
 image, record = runtime.process(sys.argv[2])
 heavy = sorted(m for m, module in sys.modules.items()
-               if module is not None and m.split(".")[0] in ("torch", "diffusers", "timm", "nuscenes", "pydantic", "typer"))
+               if module is not None and m.split(".")[0] in ("torch", "diffusers", "timm", "nuscenes", "pydantic", "typer", "numba", "llvmlite"))
 print(json.dumps({"record": record, "image": image.tolist(), "heavy": heavy}))
 """
 
@@ -39,7 +40,7 @@ def test_runtime_imports_and_runs_a_frame_with_torch_unimportable(deploy_models,
     assert out["record"]["status"] == "ok" and out["record"]["flags"] == []
     assert out["heavy"] == []
     assert out["record"]["redundancy"]["measure"] == "o_information"
-    image, _ = VehicleRuntime(deploy_models.onnx).process(frame)  # same frame in this (torch-enabled) process
+    image, _ = VehicleRuntime(deploy_models.onnx).process(frame)  # same frame with torch and numba's projection
     np.testing.assert_array_equal(np.asarray(out["image"], dtype=np.uint8), image)
 
 

@@ -1,4 +1,5 @@
-"""The numpy geometry against the devkit's own primitives, on random clouds and poses (no dataset)."""
+"""The geometry against the devkit's own primitives, on random clouds and poses (no dataset): numba's kernels
+and the numpy path the vehicle runtime takes without numba."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from nuscenes.utils.data_classes import LidarPointCloud
 from nuscenes.utils.geometry_utils import transform_matrix, view_points
 from pyquaternion import Quaternion
 
+from preprocessing import geometry, geometry_kernels
 from preprocessing.geometry import (
     Chain,
     Pose,
@@ -21,6 +23,16 @@ from preprocessing.geometry import (
 
 WIDTH, HEIGHT = 480, 270
 INTRINSIC = np.array([[380.0, 0.0, 245.0], [0.0, 380.0, 147.0], [0.0, 0.0, 1.0]])
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def backend(request, monkeypatch) -> str:
+    """Runs a test with numba's kernels and again on the numpy path."""
+    if request.param == "numpy":
+        monkeypatch.setattr(geometry, "compiled", lambda: None)
+    else:
+        assert geometry.compiled() is geometry_kernels
+    return request.param
 
 
 def random_pose(rng, scale: float, unit: bool = True) -> Pose:
@@ -80,19 +92,28 @@ def test_pose_from_record_rejects_malformed_calibration():
         Pose.from_record({"token": "t", "rotation": [0, 0, 0, 0], "translation": [0, 0, 0]})
 
 
-def test_apply_chain_reproduces_devkit_float32_rounding():
+REPLAYS = {
+    "numpy": lambda cloud, chain: apply_chain(cloud, chain)[:3],
+    "numba": lambda cloud, chain: geometry_kernels.replay_steps(
+        np.ascontiguousarray(cloud[:3]), np.arange(cloud.shape[1]), chain.steps
+    ),
+}
+
+
+@pytest.mark.parametrize("replay", REPLAYS)
+def test_chain_replay_reproduces_devkit_float32_rounding(replay):
     rng = np.random.default_rng(2)
     cloud, chain = random_cloud(rng), camera_chain(rng)
-    expected = devkit_chain(LidarPointCloud(cloud.copy()), chain).points
-    mine = apply_chain(cloud, chain)
+    expected = devkit_chain(LidarPointCloud(cloud.copy()), chain).points[:3]
+    mine = REPLAYS[replay](cloud, chain)
     assert mine.dtype == np.float32
     np.testing.assert_array_equal(mine, expected)
     # The composite float64 matrix is *not* bit-identical at ~2 km from the origin: why the chain is replayed.
     composite = (chain.matrix @ np.vstack([cloud[:3].astype(np.float64), np.ones(cloud.shape[1])]))[:3]
-    assert np.abs(composite - expected[:3]).max() > 1e-6
+    assert np.abs(composite - expected).max() > 1e-6
 
 
-def test_project_points_matches_devkit_view_points_and_margins():
+def test_project_points_matches_devkit_view_points_and_margins(backend):
     rng = np.random.default_rng(3)
     for _ in range(5):
         cloud, chain = random_cloud(rng), camera_chain(rng)
