@@ -5,8 +5,9 @@
 1. Projection of LIDAR_TOP + the five radars into CAM_FRONT for every keyframe: the devkit's
    ``map_pointcloud_to_image`` (six calls) against ``preprocessing.projection.project_sample``
    (target ≥ 5×), after checking both give the same points (max |Δuv|, |Δdepth| printed). Timed
-   as wall-clock time, best of ``--repeats`` passes over every keyframe (process CPU time would
-   also count the idle spinning of BLAS worker threads, which flatters neither side).
+   as wall-clock time, best of ``--repeats`` passes over every keyframe, the two sides' passes taken
+   in turn (process CPU time would also count the idle spinning of BLAS worker threads, which
+   flatters neither side).
 2. Ingest throughput (frames/s, camera sweeps at 288×512) with one and two local workers
    (target ≥ 1.8× scaling on an otherwise idle 2-core machine).
 
@@ -26,7 +27,7 @@ import numpy as np
 from nuscenes.nuscenes import NuScenes
 from rich.console import Console
 from rich.table import Table
-from timing import best_time
+from timing import best_times
 
 from preprocessing.ingest import ingest
 from preprocessing.ingest_config import IngestConfig
@@ -34,11 +35,6 @@ from preprocessing.tables import LIDAR_CHANNEL, RADAR_CHANNELS
 from preprocessing.projection import project_sample
 
 CHANNELS = (LIDAR_CHANNEL, *RADAR_CHANNELS)
-
-
-def best_seconds_per_item(run, items: list, repeats: int) -> float:
-    """Best-of-``repeats`` wall-clock seconds per item of ``run(item)`` over all ``items``."""
-    return best_time(lambda: [run(item) for item in items], repeats) / len(items)
 
 
 def projection_row(nusc: NuScenes, repeats: int) -> dict:
@@ -62,7 +58,8 @@ def projection_row(nusc: NuScenes, repeats: int) -> dict:
     def ours(sample: dict) -> None:
         project_sample(nusc, sample["token"], "CAM_FRONT", CHANNELS)
 
-    seconds = {"devkit": best_seconds_per_item(devkit, nusc.sample, repeats), "ours": best_seconds_per_item(ours, nusc.sample, repeats)}
+    passes = {name: lambda run=run: [run(sample) for sample in nusc.sample] for name, run in (("devkit", devkit), ("ours", ours))}
+    seconds = {name: value / len(nusc.sample) for name, value in best_times(passes, repeats).items()}
     return {"samples": len(nusc.sample), "points": points, **seconds, "du": du, "dd": dd}
 
 

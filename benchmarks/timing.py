@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 
 def best_time(function, repeats: int) -> float:
@@ -14,3 +15,17 @@ def best_time(function, repeats: int) -> float:
         function()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def best_times(functions: dict[str, Callable], repeats: int) -> dict[str, float]:
+    """``best_time`` of each function, their calls interleaved round by round: a passing disturbance
+    (another process, disk writeback) then slows every side alike rather than one of them (seconds)."""
+    for function in functions.values():
+        function()
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}

@@ -4,20 +4,25 @@
 (the torch-free vehicle runtime needs only numpy); both give the same points and values. A LiDAR
 sweep has ~35 k points of which ~10 % face the camera: in numpy the cull is some 25 passes over the
 cloud and the replay 16 calls on small arrays, most of it memory traffic and call overhead that one
-loop per stage does without.
+loop per stage does without. The signatures are explicit, so importing this module compiles the
+kernels (or loads them from numba's on-disk cache) and processes forked afterwards inherit them.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+
+_POINTS = types.Array(types.float32, 2, "C")  # [3,N] float32, C-contiguous
+_STEPS = types.Array(types.float64, 3, "C", readonly=True)  # [S,3,4] float64 (Chain.steps is read-only)
 
 # ---------------------------------------------------------------------------
 # Culling: which points may land in the image (conservative, float32)
 # ---------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
+@njit(types.Array(types.boolean, 1, "C")(_POINTS, _POINTS, types.float32, types.float32, types.float32, types.float32),
+      cache=True, nogil=True)  # fmt: skip
 def cull_mask(xyz, affine, min_depth, low, high_u, high_v):
     """[N] bool for C-contiguous float32 ``xyz`` [3,N] and a float32 ``affine`` [3,4] = K [R|t]:
     depth > ``min_depth`` and ``low`` < u, v < ``high_u`` / ``high_v``, on homogeneous pixel
@@ -41,7 +46,7 @@ def cull_mask(xyz, affine, min_depth, low, high_u, high_v):
 # ---------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
+@njit(_POINTS(_POINTS, types.Array(types.int64, 1, "C"), _STEPS), cache=True, nogil=True)
 def replay_steps(xyz, index, steps):
     """[3,M] float32: the points ``index`` of float32 ``xyz`` [3,N] taken through ``steps`` [S,3,4] float64
     affine maps in order, each computed in float64 and rounded to float32 like the devkit's

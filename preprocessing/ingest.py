@@ -17,6 +17,7 @@ from typing import Callable
 from preprocessing.atomic import atomic_write_json
 from preprocessing.errors import UserError
 from preprocessing.executors import run_tasks
+from preprocessing.geometry import compiled
 from preprocessing.ingest_config import IngestConfig
 from preprocessing.planning import Selection, plan
 from preprocessing.sample import SampleSettings
@@ -114,6 +115,8 @@ def ingest(config: IngestConfig, resume: bool = False, on_progress: Callable[[in
     if on_progress:
         on_progress(done, total)
     tasks = [ShardTask(out, i, chunk, settings) for i, chunk in enumerate(chunks) if i not in done_shards]
+    if config.executor == "local":
+        compiled()  # numba's kernels load once, here, and the pool's forked workers inherit them
     for result in run_tasks(process_shard, tasks, config.executor, config.workers, config.address):
         done += result["samples"] + result["skipped"]
         if on_progress:
