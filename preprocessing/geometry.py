@@ -245,14 +245,16 @@ class Projected:
 
 def _to_camera(points: np.ndarray, chain: Chain, intrinsic, width: int, height: int, min_dist: float):
     """(index [M] of the points that may land in the image, their camera-frame xyz [3, M] in the cloud's dtype)."""
-    xyz = np.ascontiguousarray(points[:3])  # clouds are often strided views of the file's rows
-    if xyz.shape[1] >= _CULL_MIN_POINTS:
-        index = cull(xyz, chain.matrix, intrinsic, width, height, min_dist)
-    else:
+    xyz = points[:3]
+    if xyz.shape[1] < _CULL_MIN_POINTS:  # radar: a few dozen points, not worth culling
         index = np.arange(xyz.shape[1])
+    else:
+        xyz = np.ascontiguousarray(xyz)  # clouds are often strided views of the file's rows
+        index = cull(xyz, chain.matrix, intrinsic, width, height, min_dist)
     if xyz.dtype == np.float32 and (kernels := compiled()):
-        return index, kernels.replay_steps(xyz, index, chain.steps)
-    xyz = xyz.take(index, axis=1)  # take: several times faster than fancy indexing along axis 1
+        return index, kernels.replay_steps(np.ascontiguousarray(xyz), index, chain.steps)
+    if len(index) < xyz.shape[1]:
+        xyz = xyz.take(index, axis=1)  # take: several times faster than fancy indexing along axis 1
     if xyz.dtype == np.float64:  # per-step rounding is ~1e-16 relative here: one composite transform suffices
         return index, chain.matrix[:3, :3] @ xyz + chain.matrix[:3, 3:]
     return index, apply_chain(xyz, chain)
