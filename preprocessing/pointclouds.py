@@ -30,8 +30,9 @@ from preprocessing.pcd import (
 
 LIDAR_FIELDS = ("x", "y", "z", "intensity")
 RADAR_FIELDS = RADAR_DTYPE.names
-# (vx, vy) and (vx_comp, vy_comp) are adjacent rows: slices, not index lists (no fancy-indexing copies)
-_VELOCITY_ROWS = tuple(slice(RADAR_FIELDS.index(f"vx{s}"), RADAR_FIELDS.index(f"vy{s}") + 1) for s in ("", "_comp"))
+# vx, vy, vx_comp, vy_comp are adjacent rows: both planar velocities as one [2,2,N] block (no copies)
+_VELOCITIES = slice(RADAR_FIELDS.index("vx"), RADAR_FIELDS.index("vy_comp") + 1)
+assert RADAR_FIELDS[_VELOCITIES] == ("vx", "vy", "vx_comp", "vy_comp")
 
 
 class PointCloudError(ValueError):
@@ -126,15 +127,15 @@ def aggregate_sweeps(sweeps: tuple[SensorFrame, ...], clouds: Sequence[np.ndarra
 def _rotate_velocities(cloud: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     """Rotate the planar radar velocities; the z part a pitch/roll change would add is dropped (radar has no vz)."""
     cloud = cloud.copy()
-    for rows in _VELOCITY_ROWS:
-        cloud[rows] = rotation[:2, :2] @ cloud[rows]
+    cloud[_VELOCITIES] = (rotation[:2, :2] @ cloud[_VELOCITIES].reshape(2, 2, -1)).reshape(4, -1)
     return cloud
 
 
 def radar_camera_velocities(cloud: np.ndarray, rotation: np.ndarray) -> dict[str, np.ndarray]:
     """[N,3] velocity vectors (raw and ego-compensated) rotated by ``rotation`` (sensor → camera)."""
     # (vx, vy, 0) rotated: only the first two columns of the rotation act on a planar vector
-    return {name: (rotation[:, :2] @ cloud[rows]).T for name, rows in zip(("velocity", "velocity_comp"), _VELOCITY_ROWS)}
+    velocity, velocity_comp = rotation[:, :2] @ cloud[_VELOCITIES].reshape(2, 2, -1)
+    return {"velocity": velocity.T, "velocity_comp": velocity_comp.T}
 
 
 @dataclass(frozen=True)
