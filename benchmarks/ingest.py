@@ -1,6 +1,6 @@
 """Ingestion speed, measured side by side in one run.
 
-    .venv/bin/python benchmarks/ingest.py [--dataroot D --version V] [--repeats 20] [--frames 48] [--rounds 5]
+    .venv/bin/python benchmarks/ingest.py [--dataroot D --version V] [--repeats 5] [--frames 48] [--rounds 3]
 
 1. Projection of LIDAR_TOP + the five radars into CAM_FRONT for every keyframe: the devkit's
    ``map_pointcloud_to_image`` (six calls) against ``preprocessing.projection.project_sample``
@@ -80,13 +80,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataroot", type=Path)
     parser.add_argument("--version", default="v1.0-mini")
-    parser.add_argument("--repeats", type=int, default=20, help="timed passes of each projection side (best one counts)")
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--frames", type=int, default=48,
         help="camera frames per throughput run; a multiple of 8 (2 workers × 4-frame shards) gives both workers "
         "the same number of shards, otherwise the last shard runs alone and caps the scaling",
     )  # fmt: skip
-    parser.add_argument("--rounds", type=int, default=5, help="throughput runs per worker count (best one counts)")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput runs per worker count (best one counts)")
     args = parser.parse_args()
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:

@@ -60,35 +60,20 @@ def sample_seed(seed: int, key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{key}".encode()).digest()[:8], "little") >> 1
 
 
-# libjpeg decodes at 1/2, 1/4 or 1/8 scale in the DCT domain, several times cheaper than a full decode
-_JPEG_SCALES = {8: cv2.IMREAD_REDUCED_COLOR_8, 4: cv2.IMREAD_REDUCED_COLOR_4, 2: cv2.IMREAD_REDUCED_COLOR_2, 1: cv2.IMREAD_COLOR}
-
-
-def read_rgb(frame: SensorFrame, at_least: tuple[int, int] | None = None) -> np.ndarray:
-    """[H,W,3] uint8 RGB of a camera frame; SampleError if missing, truncated or of the wrong size.
-
-    With ``at_least`` (width, height), a JPEG is decoded at the smallest of 1/8, 1/4, 1/2 scale that
-    still covers it (a 1600×900 nuScenes frame meant for 512×288 at 800×450: 2.5 instead of 9 ms,
-    and its resize 2.4 instead of 6.5 ms); other images, and JPEGs without ``at_least``, in full.
-    """
+def read_rgb(frame: SensorFrame) -> np.ndarray:
+    """[H,W,3] uint8 RGB of a camera frame; SampleError if missing, truncated or of the wrong size."""
     path = Path(frame.path)
     try:
         data = path.read_bytes()
     except OSError as error:
         raise SampleError(f"{path}: cannot read image ({error.strerror or error})") from None
-    is_jpeg = data[:2] == b"\xff\xd8"
-    if is_jpeg and b"\xff\xd9" not in data[-64:]:  # libjpeg would silently grey-fill the rest
+    if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-64:]:  # libjpeg would silently grey-fill the rest
         raise SampleError(f"{path}: truncated JPEG (no end-of-image marker)")
-    width, height = frame.size
-    scale = 1
-    if is_jpeg and at_least:
-        scale = max(s for s in _JPEG_SCALES if s == 1 or (-(-width // s) >= at_least[0] and -(-height // s) >= at_least[1]))
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), _JPEG_SCALES[scale])
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         raise SampleError(f"{path}: not a decodable image")
-    if (bgr.shape[1], bgr.shape[0]) != (-(-width // scale), -(-height // scale)):
-        actual = f"{bgr.shape[1]}x{bgr.shape[0]}" + (f" at 1/{scale} scale" if scale > 1 else "")
-        raise SampleError(f"{path}: image is {actual}, its record says {width}x{height}")
+    if (bgr.shape[1], bgr.shape[0]) != tuple(frame.size):
+        raise SampleError(f"{path}: image is {bgr.shape[1]}x{bgr.shape[0]}, its record says {frame.size[0]}x{frame.size[1]}")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # OpenCV decodes BGR; everything downstream is RGB
 
 
@@ -156,7 +141,7 @@ def _headlights(spec: SampleSpec, settings: SampleSettings, lidar_map: np.ndarra
 def process_sample(spec: SampleSpec, settings: SampleSettings) -> ProcessedSample:
     """Read, project, rasterise and synthesise one sample (SampleError/PointCloudError on bad input)."""
     width, height = settings.out_size
-    day = cv2.resize(read_rgb(spec.camera, (width, height)), (width, height), interpolation=cv2.INTER_AREA)
+    day = cv2.resize(read_rgb(spec.camera), (width, height), interpolation=cv2.INTER_AREA)
     lidar_map, lidar_points = _lidar(spec, settings)
     radar_map, radar_points = _radar(spec, settings)
     if spec.night_scene:  # a real night frame: both slots hold it; consumers exclude it from paired training

@@ -109,27 +109,6 @@ def test_read_rgb_returns_rgb_and_rejects_bad_images(tmp_path):
         read_rgb(missing)
 
 
-def test_read_rgb_decodes_jpegs_at_the_smallest_scale_that_covers_the_target(tmp_path):
-    rng = np.random.default_rng(0)
-    smooth = cv2.GaussianBlur(rng.uniform(0, 255, (96, 160, 3)).astype(np.uint8), (0, 0), 3)
-    identity = Pose((1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
-    for suffix in (".jpg", ".png"):
-        path = tmp_path / f"frame{suffix}"
-        cv2.imwrite(str(path), smooth)
-        frame = SensorFrame("t", "CAM_FRONT", str(path), identity, identity, 0, ((1, 0, 0), (0, 1, 0), (0, 0, 1)), (160, 96))
-        full = read_rgb(frame)
-        assert full.shape == (96, 160, 3)
-        for target, decoded in (((40, 24), (24, 40)), ((41, 24), (48, 80)), ((20, 12), (12, 20)), ((160, 96), (96, 160))):
-            rgb = read_rgb(frame, target)
-            assert rgb.shape[:2] == (decoded if suffix == ".jpg" else (96, 160))
-            # what ingestion and the vehicle do next: the same picture as from the full decode
-            resized, reference = (cv2.resize(image, target, interpolation=cv2.INTER_AREA) for image in (rgb, full))
-            assert np.abs(resized.astype(int) - reference).mean() < 2.0
-    wrong = SensorFrame("t", "CAM_FRONT", str(tmp_path / "frame.jpg"), identity, identity, 0, frame.intrinsic, (320, 192))
-    with pytest.raises(SampleError, match="image is 80x48 at 1/2 scale, its record says 320x192"):
-        read_rgb(wrong, (160, 96))
-
-
 def test_reader_errors_name_the_directory(tmp_path):
     with pytest.raises(ShardFormatError, match="manifest.json not found"):
         ShardDataset(tmp_path)

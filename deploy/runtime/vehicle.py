@@ -112,7 +112,7 @@ class VehicleRuntime:
         clock = time.perf_counter()
         calibration = read_calibration(frame_dir)
         try:
-            rgb = read_rgb(calibration.camera, self.out_size)  # decoded no larger than needed, as in ingestion
+            rgb = read_rgb(calibration.camera)
         except SampleError as error:
             raise FrameError("image_unreadable", str(error)) from None
         except cv2.error:  # read_rgb lets OpenCV's assertion on an empty file through
