@@ -1,4 +1,4 @@
-"""Point-sensor → camera geometry, numpy only (shared with the torch-free vehicle runtime).
+"""Point-sensor → camera geometry in numpy, numba optional (shared with the torch-free vehicle runtime).
 
 The transform chain is SPEC §3 / ``NuScenesExplorer.map_pointcloud_to_image``:
 sensor → ego(t_s) → global → ego(t_c) → camera, then a pinhole projection with the devkit's
