@@ -115,7 +115,7 @@ def ingest(config: IngestConfig, resume: bool = False, on_progress: Callable[[in
     if on_progress:
         on_progress(done, total)
     tasks = [ShardTask(out, i, chunk, settings) for i, chunk in enumerate(chunks) if i not in done_shards]
-    if config.executor == "local":
+    if tasks and config.executor == "local":
         compiled()  # numba's kernels load once, here, and the pool's forked workers inherit them
     for result in run_tasks(process_shard, tasks, config.executor, config.workers, config.address):
         done += result["samples"] + result["skipped"]

@@ -3,8 +3,9 @@
 The numpy counterpart of ``fusion.diffusion.enhance.Enhancer``: the ``day`` slot starts from the
 night latent diffused to the first timestep, the present conditions stay clean, absent slots are
 replaced by noise inside the denoiser graph, and classifier-free guidance runs the conditional and
-the unconditional prediction side by side (torch runs them as one batch of two). With the same ``start_noise``/``absent_noise``
-as the torch pipeline draws, the result matches it (``tests/test_deploy_enhance.py``).
+the unconditional prediction side by side (torch runs them as one batch of two). With the same
+``start_noise``/``absent_noise`` as the torch pipeline draws, the result matches it
+(``tests/test_deploy_enhance.py``).
 
 Shapes: frames [B, C_x, H, W] (ShardDataset layout); latents [B, M, C, h, w] in manifest slot order.
 """

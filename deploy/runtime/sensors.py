@@ -2,8 +2,9 @@
 
 Projection is ``preprocessing.pointclouds.project_cloud(s)`` (the devkit-exact SPEC §3 chain) and
 rasterisation ``preprocessing.raster.rasterize`` / ``rasterize_radar`` — the functions ingestion
-uses, so a frame's maps on the vehicle equal the maps its shard holds (``tests/test_deploy_sensors.py``). The camera frame
-is resized with ``cv2.INTER_AREA`` and scaled to [-1, 1] as ingestion and ``ShardDataset`` do.
+uses, so a frame's maps on the vehicle equal the maps its shard holds (``tests/test_deploy_sensors.py``).
+The camera frame is resized with ``cv2.INTER_AREA`` and scaled to [-1, 1] as ingestion and
+``ShardDataset`` do.
 
 Shapes: camera [3, H, W]; LiDAR [3, H, W] (depth, intensity, valid); radar [4, H, W] (depth, RCS,
 radial velocity, valid); ``out_size`` is (W, H).
@@ -17,7 +18,6 @@ import numpy as np
 from preprocessing.frames import SensorFrame
 from preprocessing.pointclouds import project_cloud, project_clouds
 from preprocessing.raster import rasterize, rasterize_radar
-
 
 
 def camera_input(rgb: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
