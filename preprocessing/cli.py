@@ -71,7 +71,7 @@ def ingest(
     console.print(
         f"[bold]{counts['written']}[/] samples in {len(manifest['shards'])} shards → {settings.out} "
         f"({seconds:.1f} s, {counts['written'] / max(seconds, 1e-9):.2f} samples/s); splits {counts['by_split']}, "
-        f"real night frames {counts['night_scenes']}"
+        f"real night frames {counts['night_scenes']} ({counts['day_twins']} with a day twin)"
     )
     if counts["skipped"]:
         why = counts["skipped_by_error"]

@@ -6,7 +6,9 @@ Items are dicts::
     lidar         float32 [3,H,W] (depth m, intensity, valid ∈ {0,1})
     radar         float32 [4,H,W] (depth m, RCS, radial velocity m/s, valid ∈ {0,1})
     sample_token, scene_token   str
-    night_scene   bool (a real night frame; then ``day`` is that same frame — exclude from paired training)
+    night_scene   bool (a real night frame: ``night`` is that frame)
+    day_twin      bool (night scenes only: ``day`` is the frame's day twin, rendered ground truth of the
+                  same instant; without a twin ``day`` is the night frame again — exclude from paired training)
 
 Maps are the raw sparse ones; densifying is the consumer's job. Calibration, raw points and the
 night-synthesis parameters are in ``dataset.records[i]`` / ``preprocessing.shards.load_sample``.
@@ -51,4 +53,5 @@ class ShardDataset(Dataset):
             "sample_token": record["sample_token"],
             "scene_token": record["scene_token"],
             "night_scene": bool(record["night_scene"]),
+            "day_twin": bool(record.get("day_twin", False)),  # shards ingested before day twins lack it
         }

@@ -36,6 +36,8 @@ class SampleSpec:
 
     ``lidar`` and each entry of ``radars`` list sweeps newest first: the first is the reference
     frame the older ones are moved into (``from_file_multisweep``); one entry means a single sweep.
+    ``day_twin`` is the path of the frame rendered again by day (synthetic worlds' night scenes,
+    ``preprocessing.world.day_twins``), None when there is none.
     """
 
     key: str  # the camera sample_data token: unique per frame
@@ -47,3 +49,4 @@ class SampleSpec:
     camera: SensorFrame
     lidar: tuple[SensorFrame, ...]
     radars: tuple[tuple[SensorFrame, ...], ...]
+    day_twin: str | None = None

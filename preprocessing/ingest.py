@@ -94,6 +94,7 @@ def _manifest(config: IngestConfig, out: Path, shard_count: int, planned: int, p
         "skipped_by_error": dict(sorted(Counter(s["error"] for s in skipped).items())),
         "by_split": dict(sorted(Counter(s["split"] for s in samples).items())),
         "night_scenes": sum(s["night_scene"] for s in samples),
+        "day_twins": sum(s["day_twin"] for s in samples),
     }
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": config.fingerprint()}
     return header | {"shards": shards, "counts": counts, "skipped": skipped}

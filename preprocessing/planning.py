@@ -6,7 +6,8 @@ when its description contains "night", case-insensitively). Frames are the camer
 with ``camera_sweeps`` every camera sample_data (12 Hz); a keyframe uses its sample's LiDAR/radar
 records, a sweep the records of each point sensor nearest in time. Samples whose records cannot be
 resolved are skipped here with their reason; the rest is deterministic and ordered by scene
-(table order) and time.
+(table order) and time. A night-scene frame whose day twin file exists (synthetic worlds) gets its
+path, so workers need no devkit to find it.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from pathlib import Path
 from nuscenes.utils.splits import create_splits_scenes
 
 from preprocessing.errors import UserError
-from preprocessing.frames import SampleSpec
+from preprocessing.frames import SampleSpec, SensorFrame
 from preprocessing.projection import sensor_frame, sweeps
 from preprocessing.shards import skip_entry
 from preprocessing.tables import LIDAR_CHANNEL, RADAR_CHANNELS, TolerantNuScenes
+from preprocessing.world.day_twins import day_twin_path
 
 CONDITIONS = ("all", "day", "night")
 UNASSIGNED = "unassigned"
@@ -117,8 +119,17 @@ def _point_token(nusc, sample: dict, channel: str, camera_record: dict, timeline
     return nearest(timelines[channel], camera_record["timestamp"])
 
 
+def _day_twin(nusc, scene: dict, camera: SensorFrame) -> str | None:
+    """The path of a night-scene frame's day twin if that file exists (only synthetic worlds have them)."""
+    if not is_night(scene):
+        return None
+    path = day_twin_path(nusc.dataroot, camera.channel, camera.path)
+    return str(path) if path.is_file() else None
+
+
 def _spec(nusc, token: str, sample: dict, scene: dict, split: str, selection: Selection, timelines: dict) -> SampleSpec:
     camera_record = nusc.get("sample_data", token)
+    camera = sensor_frame(nusc, token)
     counts = {LIDAR_CHANNEL: selection.lidar_sweeps} | dict.fromkeys(RADAR_CHANNELS, selection.radar_sweeps)
     point_sweeps = {
         channel: sweeps(nusc, _point_token(nusc, sample, channel, camera_record, timelines), count)
@@ -131,9 +142,10 @@ def _spec(nusc, token: str, sample: dict, scene: dict, split: str, selection: Se
         scene_name=scene["name"],
         split=split,
         night_scene=is_night(scene),
-        camera=sensor_frame(nusc, token),
+        camera=camera,
         lidar=point_sweeps[LIDAR_CHANNEL],
         radars=tuple(point_sweeps[c] for c in RADAR_CHANNELS),
+        day_twin=_day_twin(nusc, scene, camera),
     )
 
 

@@ -1,5 +1,9 @@
 """Turn one ``SampleSpec`` into training arrays: resized day frame, night frame, LiDAR and radar maps.
 
+A day scene's camera frame is ``day`` and its synthesised night ``night``. A night scene's camera
+frame is ``night``; ``day`` is its day twin when the world rendered one (pixel-aligned ground
+truth, ``meta["day_twin"]`` true), else the night frame again.
+
 Runs in workers (numpy + opencv only, no devkit). Everything random is derived from the run seed
 and the sample key, so any worker, in any order, produces the same bytes.
 """
@@ -7,7 +11,7 @@ and the sample key, so any worker, in any order, produces the same bytes.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -138,16 +142,22 @@ def _headlights(spec: SampleSpec, settings: SampleSettings, lidar_map: np.ndarra
     return headlight_light(depth, intrinsic, params.headlight_gain, params.headlight_spread_deg)
 
 
+def _resized(frame: SensorFrame, settings: SampleSettings) -> np.ndarray:
+    return cv2.resize(read_rgb(frame), settings.out_size, interpolation=cv2.INTER_AREA)
+
+
 def process_sample(spec: SampleSpec, settings: SampleSettings) -> ProcessedSample:
     """Read, project, rasterise and synthesise one sample (SampleError/PointCloudError on bad input)."""
-    width, height = settings.out_size
-    day = cv2.resize(read_rgb(spec.camera), (width, height), interpolation=cv2.INTER_AREA)
+    frame = _resized(spec.camera, settings)
     lidar_map, lidar_points = _lidar(spec, settings)
     radar_map, radar_points = _radar(spec, settings)
-    if spec.night_scene:  # a real night frame: both slots hold it; consumers exclude it from paired training
-        night, night_params = day, None
+    if spec.night_scene:  # a real night frame; without a day twin both slots hold it and it has no day target
+        night, night_params = frame, None
+        # The twin must have its night frame's size, as any camera image its record's (else SampleError).
+        day = _resized(replace(spec.camera, path=spec.day_twin), settings) if spec.day_twin else frame
     else:
         params = sample_night_params(sample_seed(settings.seed, spec.key), settings.night)
+        day = frame
         night, night_params = synthesize_night(day, params, _headlights(spec, settings, lidar_map, params)), params.to_json()
     meta = {
         "key": spec.key,
@@ -156,6 +166,7 @@ def process_sample(spec: SampleSpec, settings: SampleSettings) -> ProcessedSampl
         "scene_name": spec.scene_name,
         "split": spec.split,
         "night_scene": spec.night_scene,
+        "day_twin": spec.night_scene and spec.day_twin is not None,
         "timestamp": spec.camera.timestamp,
         "night_synthesis": night_params,
         "calibration": _calibration(spec, settings),

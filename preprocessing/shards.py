@@ -4,8 +4,10 @@ Layout of an ingest output directory::
 
     OUT/manifest.json          format, run config, shard list (name, sha256, counts), skipped samples, counts
     OUT/shard-000000.tar       one tar per shard; members grouped per sample, named <key>.<field>:
-                                 <key>.json              sample metadata (tokens, calibration, night parameters)
-                                 <key>.day.png           RGB uint8 [H,W,3]   (the day frame, resized)
+                                 <key>.json              sample metadata (tokens, night_scene, day_twin, calibration,
+                                                         night parameters)
+                                 <key>.day.png           RGB uint8 [H,W,3]   (the day frame or a night frame's day twin,
+                                                         resized; a night frame without twin: that frame)
                                  <key>.night.png         RGB uint8 [H,W,3]   (synthesised, or the real night frame)
                                  <key>.lidar.npy.gz      float32 [3,H,W]     depth m, intensity, valid (gzipped .npy)
                                  <key>.radar.npy.gz      float32 [4,H,W]     depth m, RCS, radial velocity m/s, valid

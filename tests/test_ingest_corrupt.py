@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,15 +13,9 @@ import pytest
 from preprocessing.errors import UserError
 from preprocessing.shards import read_manifest
 from tests.fixtures.shards import ingest_world
+from tests.fixtures.world import replace_file, symlinked_copy
 
 ROOT = Path(__file__).parents[1]
-
-
-def replace_file(path: Path, data: bytes | None) -> None:
-    """Swap a symlinked corpus file for ``data`` (None: delete it)."""
-    path.unlink()
-    if data is not None:
-        path.write_bytes(data)
 
 
 def record_of(rows: list[dict], token: str) -> dict:
@@ -33,9 +25,8 @@ def record_of(rows: list[dict], token: str) -> dict:
 @pytest.fixture(scope="module")
 def corrupt_world(world, tmp_path_factory):
     """A symlinked copy of the world with one defect per sample; returns (world-like, {sample_token: expected reason})."""
-    root = tmp_path_factory.mktemp("corrupt") / "nuscenes"
-    shutil.copytree(world.dataroot, root, copy_function=os.symlink)
-    tables = root / world.version
+    copy = symlinked_copy(world, tmp_path_factory.mktemp("corrupt") / "nuscenes")
+    root, tables = copy.dataroot, copy.dataroot / world.version
     load = lambda name: json.loads((tables / f"{name}.json").read_text())  # noqa: E731
     samples, sample_data = load("sample"), load("sample_data")
     sensors, calibrations = load("sensor"), load("calibrated_sensor")
@@ -73,7 +64,7 @@ def corrupt_world(world, tmp_path_factory):
     sample_data.append(17)  # a row that is not even an object: dropped, affects no sample
     for name, rows in (("sample_data", sample_data), ("sensor", sensors), ("calibrated_sensor", calibrations)):
         replace_file(tables / f"{name}.json", json.dumps(rows).encode())
-    return type(world)(root, world.version, world.summary), expected
+    return copy, expected
 
 
 def test_every_bad_sample_is_skipped_with_its_reason(corrupt_world, tmp_path):
@@ -98,10 +89,8 @@ def test_every_bad_sample_is_skipped_with_its_reason(corrupt_world, tmp_path):
 
 
 def test_unreadable_table_is_one_user_error(world, tmp_path):
-    root = tmp_path / "nuscenes"
-    shutil.copytree(world.dataroot, root, copy_function=os.symlink)
-    replace_file(root / world.version / "scene.json", b'[{"token": ')
-    broken = type(world)(root, world.version, world.summary)
+    broken = symlinked_copy(world, tmp_path / "nuscenes")
+    replace_file(broken.dataroot / world.version / "scene.json", b'[{"token": ')
     with pytest.raises(UserError, match="scene.json is not valid JSON"):
         ingest_world(broken, tmp_path / "out")
     assert not (tmp_path / "out" / "manifest.json").exists()

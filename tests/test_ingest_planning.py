@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from preprocessing.planning import Selection, plan
 from preprocessing.tables import LIDAR_CHANNEL, RADAR_CHANNELS, TolerantNuScenes
+from preprocessing.world.day_twins import day_twin_path
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +49,12 @@ def test_camera_sweeps_take_every_frame_and_the_nearest_point_frames(tables):
         assert len(spec.lidar) <= 2 and all(a.timestamp > b.timestamp for a, b in zip(spec.lidar, spec.lidar[1:]))
     times = [s.camera.timestamp for s in specs if s.scene_token == specs[0].scene_token]
     assert times == sorted(times)
+
+
+def test_night_frames_carry_the_path_of_their_day_twin(tables):
+    specs = plan(tables, Selection(camera_sweeps=True)).specs
+    night = [spec for spec in specs if spec.night_scene]
+    assert night and all(spec.day_twin is None for spec in specs if not spec.night_scene)
+    for spec in night:
+        assert Path(spec.day_twin) == day_twin_path(tables.dataroot, "CAM_FRONT", spec.camera.path)
+        assert Path(spec.day_twin).is_file()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -18,8 +19,13 @@ from pyquaternion import Quaternion
 
 from preprocessing.pcd import radar_filter_mask, read_radar_pcd
 from preprocessing.world import generate_world
+from preprocessing.world.day_twins import DAY_TWIN_FOLDER, day_twin_path
 from preprocessing.world.generate import DEPTH_SCALE
-from preprocessing.world.rig import RADAR_CHANNELS
+from preprocessing.world.geometry import SceneGeometry
+from preprocessing.world.layout import make_layout
+from preprocessing.world.poses import sensor_pose
+from preprocessing.world.rig import RADAR_CHANNELS, build_rig
+from preprocessing.world.sensors import camera_rays, render_camera
 from tests.fixtures.world import WORLD_SAMPLES, WORLD_SCENES
 
 matplotlib.use("Agg")
@@ -161,6 +167,87 @@ def test_night_scenes_are_dark_and_day_scenes_bright(world, nusc):
     night = [mean_luminance(s) for s in nusc.scene if "night" in s["description"].lower()]
     day = [mean_luminance(s) for s in nusc.scene if "night" not in s["description"].lower()]
     assert max(night) < 0.5 * min(day)
+
+
+def luminance(image: np.ndarray) -> float:
+    return float(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).mean())
+
+
+def test_day_twin_render_sees_the_night_geometry_at_the_same_instant():
+    """Lighting changes no mesh: a day render of a night layout has the night render's depth at every
+    pixel, moving cars included, from a geometry built afresh as from the shared one."""
+    layout = make_layout(np.random.default_rng([0, 0]), 2.0, night=True)
+    night = SceneGeometry(layout)
+    day = replace(layout, night=False)
+    [camera] = build_rig(("CAM_FRONT",), (96, 54))[:1]
+    for t in (0.5, 1.5):
+        pose = sensor_pose(layout, camera, t)
+        night_image, night_depth = render_camera(night, camera, pose, t, np.random.default_rng(0), 0)
+        for twin in (night.relit(day), SceneGeometry(day)):
+            twin_image, twin_depth = render_camera(twin, camera, pose, t, np.random.default_rng(1), 0)
+            np.testing.assert_array_equal(twin_depth, night_depth)
+            assert luminance(twin_image) > 2 * luminance(night_image)
+        hits = night.cast(t, pose.translation, camera_rays(camera)[0] @ pose.matrix.T)
+        assert np.isin(hits.object, night.dynamic).sum() > 20  # moving cars are in the picture
+    moved = render_camera(night, camera, sensor_pose(layout, camera, 1.5), 1.0, np.random.default_rng(0), 0)[1]
+    assert not np.array_equal(moved, night_depth)  # same pose, another instant: the cars have moved
+    with pytest.raises(ValueError, match="same objects"):
+        night.relit(make_layout(np.random.default_rng([0, 1]), 2.0, night=False))
+
+
+def test_every_night_camera_frame_has_a_day_twin_beside_the_tables(world, nusc):
+    night_scenes = {s["token"] for s in nusc.scene if "night" in s["description"].lower()}
+    twins = set((world.dataroot / DAY_TWIN_FOLDER).rglob("*.jpg"))
+    expected, sweeps = set(), 0
+    for record in nusc.sample_data:
+        if record["sensor_modality"] != "camera":
+            continue
+        assert not record["filename"].startswith(DAY_TWIN_FOLDER)  # ground truth, not sample_data
+        if nusc.get("sample", record["sample_token"])["scene_token"] in night_scenes:
+            path = day_twin_path(world.dataroot, record["channel"], record["filename"])
+            twin, frame = cv2.imread(str(path)), cv2.imread(str(world.dataroot / record["filename"]))
+            assert twin.shape == frame.shape == (record["height"], record["width"], 3)
+            assert luminance(twin) > 2 * luminance(frame)
+            expected.add(path)
+            sweeps += not record["is_key_frame"]
+    assert twins == expected and len(expected) == world.summary["day_twins"]
+    assert 0 < sweeps < len(expected)  # keyframes and 12 Hz sweeps alike
+
+
+def test_day_twins_are_rendered_with_the_night_pose_and_leave_the_night_files_untouched(tmp_path, monkeypatch):
+    from preprocessing.world import generate
+
+    renders = []
+
+    def spy(geometry, sensor, pose, t, rng, seed):
+        image, depth = render_camera(geometry, sensor, pose, t, rng, seed)
+        renders.append((geometry.layout, pose, t, depth))
+        return image, depth
+
+    kwargs = dict(scenes=2, samples=2, seed=5, night_fraction=0.5, camera_size=(64, 36), progress=False)
+    monkeypatch.setattr(generate, "render_camera", spy)
+    summary = generate_world(tmp_path / "twins", **kwargs)
+    monkeypatch.undo()
+    pairs = [(a, b) for a, b in zip(renders, renders[1:]) if a[0].night and not b[0].night]
+    assert len(pairs) == summary["day_twins"] == summary["frames"]["camera"] // 2 > 0  # one night scene of two
+    for (night, pose, t, depth), (day, twin_pose, twin_t, twin_depth) in pairs:
+        assert day.objects is night.objects and twin_pose is pose and twin_t == t
+        np.testing.assert_array_equal(twin_depth, depth)
+    with_twins = digest(tmp_path / "twins")
+    without = digest(Path(generate_world(tmp_path / "plain", day_twins=False, **kwargs)["dataroot"]))
+    assert without == {name: h for name, h in with_twins.items() if not name.startswith(f"{DAY_TWIN_FOLDER}/")}
+    assert len(with_twins) - len(without) == summary["day_twins"]
+
+
+def test_no_day_twins_option_reaches_the_generator(tmp_path, monkeypatch, capsys):
+    from preprocessing.world import generate
+
+    calls = []
+    monkeypatch.setattr(generate, "generate_world", lambda out, **kwargs: calls.append(kwargs) or {"dataroot": str(out)})
+    for flags, expected in (([], True), (["--no-day-twins"], False)):
+        code, stderr = run_cli(["world", "--out", str(tmp_path / "w"), *flags], monkeypatch, capsys)
+        assert code == 0, stderr
+        assert calls[-1]["day_twins"] is expected
 
 
 def digest(root: Path) -> dict[str, str]:

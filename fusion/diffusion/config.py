@@ -66,6 +66,7 @@ class TrainConfig(StrictModel):
     targets: tuple[Modality, ...] = ("day",)
     conditions: tuple[Modality, ...] = ("night", "radar", "lidar")
     hflip: bool = Field(True, description="also train on horizontally mirrored frames (encoded once)")
+    rendered_night_pairs: bool = Field(False, description="also train on night-scene frames with a day twin (rendered night → day)")
     mixed_precision: Literal["no", "bf16"] = "no"
     gradient_checkpointing: bool = False
     checkpoint_every: int = Field(200, ge=1)

@@ -3,7 +3,8 @@
 Frames come from ``preprocessing.dataset.ShardDataset`` (contract 2) and are encoded with the
 autoencoders of ``perception.load_autoencoders`` (contract 3); the result is one tensor
 [N, M, C, h, w] in ``multitime.MODALITIES`` slot order. Real night scenes are left out: their ``day``
-image is the night frame itself, so they carry no day target.
+image is the night frame itself (no day target) or its rendered day twin, which is ground truth for
+evaluating on rendered night and enters training only with ``rendered_night_pairs``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import torch
 from rich.progress import Progress
 from safetensors import safe_open
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from fusion.diffusion.checkpoint import tensors_to_bytes
 from fusion.diffusion.multitime import MODALITIES
@@ -32,24 +33,32 @@ def encode_frames(autoencoders, batch: dict) -> torch.Tensor:
     return torch.stack([autoencoders.encode(name, batch[name]).float() for name in MODALITIES], dim=1)
 
 
+def training_frames(records: list[dict], rendered_night_pairs: bool = False) -> list[int]:
+    """Indices of the shard records with a day target: day scenes (with synthesised night) and, with
+    ``rendered_night_pairs``, night-scene frames with a day twin."""
+    return [
+        i for i, record in enumerate(records)
+        if not record["night_scene"] or (rendered_night_pairs and record.get("day_twin", False))
+    ]  # fmt: skip
+
+
 def encode_dataset(
-    dataset, autoencoders, *, batch_size: int, hflip: bool, progress: Progress | None = None
+    dataset, autoencoders, *, batch_size: int, hflip: bool, rendered_night_pairs: bool = False, progress: Progress | None = None
 ) -> tuple[torch.Tensor, list[str]]:
-    """Latents of every paired frame (and of its mirror image with ``hflip``) and their sample tokens."""
-    task = progress.add_task("encoding latents", total=len(dataset)) if progress else None
-    chunks, tokens = [], []
-    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        paired = ~torch.as_tensor(batch["night_scene"], dtype=torch.bool)
-        if paired.any():
-            frames = {name: batch[name][paired] for name in MODALITIES}
-            names = [token for token, keep in zip(batch["sample_token"], paired.tolist()) if keep]
-            for view in [frames, flip_frames(frames)] if hflip else [frames]:
-                chunks.append(encode_frames(autoencoders, view))
-                tokens.extend(names)
-        if progress:
-            progress.advance(task, len(paired))
-    if not chunks:
+    """Latents of every ``training_frames`` frame of a ShardDataset (and of its mirror image with
+    ``hflip``) and their sample tokens."""
+    indices = training_frames(dataset.records, rendered_night_pairs)
+    if not indices:
         raise ValueError("the dataset has no day frames (every frame is from a real night scene)")
+    task = progress.add_task("encoding latents", total=len(indices)) if progress else None
+    chunks, tokens = [], []
+    for batch in DataLoader(Subset(dataset, indices), batch_size=batch_size, shuffle=False):
+        frames = {name: batch[name] for name in MODALITIES}
+        for view in [frames, flip_frames(frames)] if hflip else [frames]:
+            chunks.append(encode_frames(autoencoders, view))
+            tokens.extend(batch["sample_token"])
+        if progress:
+            progress.advance(task, len(batch["sample_token"]))
     return torch.cat(chunks), tokens
 
 

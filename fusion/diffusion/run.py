@@ -3,6 +3,7 @@
     OUT/run.json                      the config and inputs of the run (a resume must match them)
     OUT/autoencoders/                 copy of the autoencoders (the model folder needs no other path)
     OUT/cache/latents-train.safetensors   every training frame encoded once
+    OUT/training_scenes.json          the scenes of those frames (``training_scenes``): evaluations refuse them
     OUT/config.json, model.safetensors, checkpoint/, log.jsonl   (see ``checkpoint`` and ``train``)
 """
 
@@ -12,6 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
+import torch
 from rich.progress import Progress
 
 from fusion.diffusion.checkpoint import CHECKPOINT_DIR
@@ -24,9 +26,11 @@ from perception.config import AUTOENCODER_NAMES
 from preprocessing.atomic import atomic_directory, atomic_write_json
 from preprocessing.dataset import ShardDataset
 from preprocessing.errors import UserError
+from preprocessing.shards import list_samples
 
 RUN_FILE = "run.json"
 LATENT_CACHE = Path("cache") / "latents-train.safetensors"
+TRAINING_SCENES = "training_scenes.json"
 
 
 def config_differences(stored: dict, given: dict, prefix: str = "") -> list[str]:
@@ -71,11 +75,11 @@ def copy_autoencoders(source: Path, target: Path) -> None:
             shutil.copytree(source / name, tmp / name)
 
 
-def training_latents(out: Path, data: Path, config: MLDConfig, progress: Progress):
-    """Latents of the training split, encoded once with the run's copy of the autoencoders."""
+def training_latents(out: Path, data: Path, config: MLDConfig, progress: Progress) -> tuple[torch.Tensor, list[str]]:
+    """Latents of the training split and their sample tokens, encoded once with the run's copy of the autoencoders."""
     cache = out / LATENT_CACHE
     if cache.is_file():
-        return load_latents(cache)[0]
+        return load_latents(cache)
     autoencoders = load_autoencoders(out / AUTOENCODER_FOLDER)
     try:
         latents, tokens = encode_dataset(
@@ -83,12 +87,38 @@ def training_latents(out: Path, data: Path, config: MLDConfig, progress: Progres
             autoencoders,
             batch_size=config.train.encode_batch_size,
             hflip=config.train.hflip,
+            rendered_night_pairs=config.train.rendered_night_pairs,
             progress=progress,
         )
     except ValueError as error:
         raise UserError(f"{data}: {error}") from None
     save_latents(cache, latents, tokens)
-    return latents
+    return latents, tokens
+
+
+def record_training_scenes(out: Path, data: Path, tokens: list[str], views: int) -> None:
+    """Write ``training_scenes.json`` for the cached latents' sample ``tokens`` (``views`` per frame:
+    2 with hflip): {"scene_tokens", "scene_names": sorted lists, "frames": N}."""
+    scene_of = {r["sample_token"]: (r["scene_token"], r["scene_name"]) for r in list_samples(data, split="train")}
+    if not set(tokens) <= scene_of.keys():  # a cache left by a resumed run on other shards
+        raise UserError(f"{out / LATENT_CACHE} holds frames that are not in the train split of {data}")
+    scenes = {scene_of[token] for token in tokens}
+    atomic_write_json(out / TRAINING_SCENES, {
+        "scene_tokens": sorted(token for token, _ in scenes),
+        "scene_names": sorted(name for _, name in scenes),
+        "frames": len(tokens) // views,
+    })  # fmt: skip
+
+
+def training_scenes(model_folder: str | Path) -> set[str]:
+    """Tokens of the scenes whose frames trained the model in ``model_folder``."""
+    path = Path(model_folder) / TRAINING_SCENES
+    try:
+        return set(json.loads(path.read_text())["scene_tokens"])
+    except FileNotFoundError:
+        raise UserError(f"{path} not found: the model folder does not record which scenes it was trained on") from None
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise UserError(f"{path} is not a training-scenes record") from None
 
 
 def train_run(
@@ -110,7 +140,8 @@ def train_run(
     if not (out / AUTOENCODER_FOLDER).is_dir():
         copy_autoencoders(Path(autoencoders), out / AUTOENCODER_FOLDER)
     with Progress(disable=not show_progress) as progress:
-        latents = training_latents(out, Path(data), config, progress)
+        latents, tokens = training_latents(out, Path(data), config, progress)
+    record_training_scenes(out, Path(data), tokens, views=2 if config.train.hflip else 1)
     return train_on_latents(
         config,
         latents,

@@ -43,6 +43,7 @@ def world(
     camera_size: str = typer.Option("1600x900", help="Camera resolution WIDTHxHEIGHT (intrinsics scale with it)."),
     camera_sweeps: bool = typer.Option(True, help="Render 12 Hz camera sweeps between keyframes."),
     depth: bool = typer.Option(False, help="Also write ray-cast camera depth for keyframes (depth/<channel>/*.png, uint16 m·256)."),
+    day_twins: bool = typer.Option(True, help="Render night scenes' camera frames again by day (daytwin/<channel>/*.jpg, ground truth)."),
     workers: int = typer.Option(1, min=1, help="Scenes rendered in parallel processes."),
     overwrite: bool = typer.Option(False, help="Replace an existing output directory."),
 ) -> None:
@@ -52,6 +53,6 @@ def world(
     summary = generate_world(
         out, scenes=scenes, samples=samples, seed=seed, night_fraction=night_fraction, version=version,
         cameras=tuple(cameras), camera_size=parse_size(camera_size), camera_sweeps=camera_sweeps,
-        write_depth=depth, workers=workers, overwrite=overwrite,
+        write_depth=depth, day_twins=day_twins, workers=workers, overwrite=overwrite,
     )  # fmt: skip
     print_summary(summary)

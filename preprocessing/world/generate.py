@@ -2,7 +2,8 @@
 
 For every scene: lay out a street, drive the ego down it, ray-cast every sensor at its own rate
 (keyframes at 2 Hz, camera sweeps at 12 Hz, LiDAR at 20 Hz, radars at ~13 Hz), write the sensor
-files and the nuScenes tables. The dataroot appears atomically when everything is written.
+files and the nuScenes tables. Night scenes also get a day twin of every camera frame
+(``preprocessing.world.day_twins``). The dataroot appears atomically when everything is written.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from queue import Empty
 
@@ -25,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from preprocessing.atomic import atomic_directory, atomic_write_bytes, atomic_write_text
 from preprocessing.errors import UserError
 from preprocessing.pcd import radar_filter_mask, write_radar_pcd
+from preprocessing.world.day_twins import day_twin_path
 from preprocessing.world.geometry import SceneGeometry
 from preprocessing.world.layout import ROAD_HALF_WIDTH, SceneLayout, make_layout, map_extent
 from preprocessing.world.poses import ego_pose, sensor_pose
@@ -98,6 +100,12 @@ class WorldSpec:
     camera_size: tuple[int, int]
     camera_sweeps: bool
     write_depth: bool
+    day_twins: bool
+
+
+def _write_jpeg(path: Path, rgb: np.ndarray) -> None:
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    atomic_write_bytes(path, jpeg.tobytes())
 
 
 class SceneWriter:
@@ -106,9 +114,10 @@ class SceneWriter:
     def __init__(self, spec: WorldSpec):
         self.dataroot, self.seed, self.samples = spec.dataroot, spec.seed, spec.samples
         self.rig = build_rig(spec.cameras, spec.camera_size)
-        self.camera_sweeps, self.write_depth = spec.camera_sweeps, spec.write_depth
+        self.camera_sweeps, self.write_depth, self.day_twins = spec.camera_sweeps, spec.write_depth, spec.day_twins
         self.tables = Tables(spec.seed)
         self.frames_written = {"camera": 0, "lidar": 0, "radar": 0}
+        self.day_twins_written = 0
 
     def frames(self) -> list[Frame]:
         """Every sensor frame of a scene, in time order (all scenes share one timeline)."""
@@ -119,8 +128,13 @@ class SceneWriter:
             frames.extend(timeline(sensor, offset, self.samples, self.camera_sweeps))
         return sorted(frames, key=lambda f: (f.time, f.sensor.channel))
 
+    def camera_frames(self) -> int:
+        """Camera frames per scene (each of a night scene's gets a day twin)."""
+        return sum(frame.sensor.modality == "camera" for frame in self.frames())
+
     def scene(self, index: int, night: bool, on_frame) -> dict[str, list[dict]]:
-        """Render scene ``index`` into the dataroot; returns its records (``on_frame`` ticks per frame)."""
+        """Render scene ``index`` into the dataroot; returns its records (``on_frame`` ticks per frame
+        and per day twin)."""
         tables, seed, samples = self.tables, self.seed, self.samples
         rng = np.random.default_rng([seed, index])
         duration = LEAD_IN + (samples - 1) / KEYFRAME_HZ
@@ -163,6 +177,11 @@ class SceneWriter:
         chains: dict[str, list[dict]] = {sensor.channel: [] for sensor in self.rig}
         counts = {k: {} for k in range(samples)}  # keyframe → object → [lidar points, radar points]
         frame_rng = np.random.default_rng([seed, index, 1])
+        # A day twin differs from its night frame in lighting only (same meshes, pose and instant).
+        # Day rendering draws no noise, and a generator of its own keeps it that way: frame_rng's
+        # stream, hence every night file, is the same with and without twins.
+        twin = geometry.relit(replace(layout, night=False)) if night and self.day_twins else None
+        twin_rng = np.random.default_rng([seed, index, 2])
         for n, frame in enumerate(self.frames()):
             sensor, channel = frame.sensor, frame.sensor.channel
             timestamp = base_time + round(frame.time * 1e6)
@@ -176,8 +195,12 @@ class SceneWriter:
             if sensor.modality == "camera":
                 filename, fileformat = stem + ".jpg", "jpg"
                 image, depth = render_camera(geometry, sensor, pose, frame.time, frame_rng, seed + index)
-                ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-                atomic_write_bytes(self.dataroot / filename, jpeg.tobytes())
+                _write_jpeg(self.dataroot / filename, image)
+                if twin is not None:
+                    day, _ = render_camera(twin, sensor, pose, frame.time, twin_rng, seed + index)
+                    _write_jpeg(day_twin_path(self.dataroot, channel, filename), day)
+                    self.day_twins_written += 1
+                    on_frame()
                 if self.write_depth and frame.keyframe:
                     depth_u16 = np.clip(np.round(depth * DEPTH_SCALE), 0, 65535).astype(np.uint16)
                     ok, png = cv2.imencode(".png", depth_u16)
@@ -253,13 +276,13 @@ def validation_scenes(scenes: int) -> set[int]:
     return held_out or ({scenes - 1} if scenes >= 2 else set())
 
 
-def _render_scene(spec: WorldSpec, index: int, night: bool, on_frame) -> tuple[dict, dict]:
-    """One scene job (also run in worker processes): its records and frame counts."""
+def _render_scene(spec: WorldSpec, index: int, night: bool, on_frame) -> tuple[dict, dict, int]:
+    """One scene job (also run in worker processes): its records, frame counts and day twins written."""
     writer = SceneWriter(spec)
-    return writer.scene(index, night, on_frame), writer.frames_written
+    return writer.scene(index, night, on_frame), writer.frames_written, writer.day_twins_written
 
 
-def _run_scenes(spec: WorldSpec, nights: set[int], scenes: int, workers: int, advance) -> list[tuple[dict, dict]]:
+def _run_scenes(spec: WorldSpec, nights: set[int], scenes: int, workers: int, advance) -> list[tuple[dict, dict, int]]:
     """Render every scene; with ``workers`` > 1 in parallel processes. Results are in scene order."""
     if workers <= 1:
         return [_render_scene(spec, index, index in nights, advance) for index in range(scenes)]
@@ -291,11 +314,15 @@ def generate_world(
     camera_size: tuple[int, int] = (1600, 900),
     camera_sweeps: bool = True,
     write_depth: bool = False,
+    day_twins: bool = True,
     workers: int = 1,
     overwrite: bool = False,
     progress: bool = True,
 ) -> dict:
-    """Generate a synthetic nuScenes-format world at ``out``; returns a summary of what it holds."""
+    """Generate a synthetic nuScenes-format world at ``out``; returns a summary of what it holds.
+
+    ``day_twins``: also render every camera frame of the night scenes by day (ground truth, not
+    sample_data; see ``preprocessing.world.day_twins``)."""
     out = Path(out)
     if scenes < 1 or samples < 2:
         raise UserError(f"need at least 1 scene and 2 samples per scene, got --scenes {scenes} --samples {samples}")
@@ -316,17 +343,19 @@ def generate_world(
     held_out = validation_scenes(scenes)
     start = time.perf_counter()
     with atomic_directory(out, overwrite=overwrite) as root:
-        spec = WorldSpec(root, seed, samples, tuple(cameras), tuple(camera_size), camera_sweeps, write_depth)
+        spec = WorldSpec(root, seed, samples, tuple(cameras), tuple(camera_size), camera_sweeps, write_depth, day_twins)
         probe = SceneWriter(spec)
         tables = Tables(seed)
         tables.add_vocabulary([(sensor.channel, sensor.modality) for sensor in probe.rig])
         columns = (TextColumn("[bold]world[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"), TimeRemainingColumn())
         with Progress(*columns, disable=not progress) as bar:
-            task = bar.add_task("frames", total=scenes * len(probe.frames()))
+            twin_frames = len(nights) * probe.camera_frames() if day_twins else 0
+            task = bar.add_task("frames", total=scenes * len(probe.frames()) + twin_frames)
             results = _run_scenes(spec, nights, scenes, min(workers, scenes), lambda: bar.advance(task))
-        frames = {"camera": 0, "lidar": 0, "radar": 0}
-        for records, counts in results:
+        frames, twins = {"camera": 0, "lidar": 0, "radar": 0}, 0
+        for records, counts, scene_twins in results:
             tables.extend(records)
+            twins += scene_twins
             for modality, count in counts.items():
                 frames[modality] += count
         tables.write(root, version)
@@ -341,9 +370,10 @@ def generate_world(
         "night_scenes": sorted(nights),
         "samples": scenes * samples,
         "frames": frames,
+        "day_twins": twins,
         "annotations": len(tables.records["sample_annotation"]),
         "instances": len(tables.records["instance"]),
         "seconds": round(seconds, 2),
-        "frames_per_second": round(sum(frames.values()) / seconds, 2),
+        "frames_per_second": round((sum(frames.values()) + twins) / seconds, 2),
         "splits": {k: len(v) for k, v in splits.items()},
     }

@@ -6,7 +6,8 @@ Every triangle keeps the index of its object and its material, so a ray hit tell
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, field
 
 import numpy as np
 import open3d as o3d
@@ -99,6 +100,15 @@ class Hits:
         return self.object >= 0
 
 
+@dataclass
+class _ScenePerInstant:
+    """The ray-casting scene of the last instant cast against, and its meshes in open3d's geometry order."""
+
+    time: float | None = None
+    scene: o3d.t.geometry.RaycastingScene | None = None
+    meshes: list[MergedMesh] = field(default_factory=list)
+
+
 class SceneGeometry:
     """Meshes of one scene; ``cast(t, origins, directions)`` ray-casts the scene as it is at time ``t``."""
 
@@ -109,28 +119,37 @@ class SceneGeometry:
         static = [i for i, obj in enumerate(layout.objects) if obj.velocity == 0.0]
         self._meshes = meshes
         self.static_mesh = merge(layout, static, meshes, 0.0)
-        self._cached_time: float | None = None
-        self._scene = None
-        self._lookup: list[MergedMesh] = []
+        self._cache = _ScenePerInstant()
+
+    def relit(self, layout: SceneLayout) -> SceneGeometry:
+        """The same geometry under the lighting of ``layout``, a layout of the same objects (the day twin
+        of a night layout). Meshes and the ray-casting cache are shared, so a frame rendered under both
+        lightings at one instant builds the scene once."""
+        if layout.objects is not self.layout.objects:
+            raise ValueError("relit needs a layout of the very same objects")
+        twin = copy.copy(self)
+        twin.layout = layout
+        return twin
 
     def mesh_at(self, t: float) -> MergedMesh:
         """The moving objects' merged mesh at time ``t``."""
         return merge(self.layout, self.dynamic, self._meshes, t)
 
-    def _scene_at(self, t: float):
-        if self._cached_time != t:
+    def _scene_at(self, t: float) -> _ScenePerInstant:
+        cache = self._cache
+        if cache.time != t:
             scene = o3d.t.geometry.RaycastingScene()
-            self._lookup = [self.static_mesh, self.mesh_at(t)]
-            for mesh in self._lookup:
+            meshes = [self.static_mesh, self.mesh_at(t)]
+            for mesh in meshes:
                 scene.add_triangles(o3d.core.Tensor(mesh.vertices), o3d.core.Tensor(mesh.triangles))
-            self._scene, self._cached_time = scene, t
-        return self._scene
+            cache.time, cache.scene, cache.meshes = t, scene, meshes
+        return cache
 
     def cast(self, t: float, origins: np.ndarray, directions: np.ndarray) -> Hits:
         """Cast rays (global frame, unit ``directions`` [R, 3]) against the scene at time ``t``."""
-        scene = self._scene_at(t)
+        cached = self._scene_at(t)
         rays = np.concatenate([np.broadcast_to(origins, directions.shape), directions], axis=1).astype(np.float32)
-        result = scene.cast_rays(o3d.core.Tensor(rays))
+        result = cached.scene.cast_rays(o3d.core.Tensor(rays))
         distance = result["t_hit"].numpy().astype(np.float64)
         geometry = result["geometry_ids"].numpy().astype(np.int64)
         primitive = result["primitive_ids"].numpy().astype(np.int64)
@@ -138,7 +157,7 @@ class SceneGeometry:
         hit = np.isfinite(distance)
         objects = np.full(len(distance), -1, np.int32)
         materials = np.full(len(distance), -1, np.int16)
-        for geometry_id, mesh in enumerate(self._lookup):
+        for geometry_id, mesh in enumerate(cached.meshes):
             mask = hit & (geometry == geometry_id)
             objects[mask] = mesh.objects[primitive[mask]]
             materials[mask] = mesh.materials[primitive[mask]]
