@@ -1,6 +1,6 @@
 """The end-to-end demo: every stage of the product on a generated world, resumable stage by stage.
 
-world → ingest → autoencoders → diffusion → evaluation → redundancy report → monitor → export →
+world → ingest → autoencoders → diffusion → regressor → evaluation → redundancy report → monitor → export →
 recording → vehicle → summary page. Each stage writes into its own folder under ``OUT``; when it
 has finished, its result is recorded in ``OUT/stages.json`` (atomically). Running the demo again
 skips the recorded stages and lets an interrupted one continue with its own resume support (ingest,
@@ -48,11 +48,15 @@ class TrainingStage(StrictModel):
     autoencoder_steps: int | None = Field(None, ge=1, description="overrides train.steps of every autoencoder")
     diffusion: Path = Path("configs/mld_demo.yaml")
     diffusion_steps: int | None = Field(None, ge=1, description="overrides train.steps of the diffusion model")
+    regressor: Path = Path("configs/regressor_demo.yaml")
+    regressor_steps: int | None = Field(None, ge=1, description="overrides train.steps of the direct regressor")
 
 
 class EvaluationStage(StrictModel):
-    limit: int | None = Field(32, ge=1)
+    limit: int | None = Field(None, ge=1, description="frames per test set (None: every held-out frame)")
     steps: int = Field(50, ge=1)
+    generation: bool = True
+    grid_frames: int = Field(3, ge=1)
     sweep_frames: int = Field(0, ge=0)
 
 
@@ -139,14 +143,27 @@ def stage_diffusion(out: Path, config: DemoConfig, console: Console) -> dict:
     return {"folder": str(target), **{k: summary[k] for k in ("loss_before", "loss_after", "steps") if k in summary}}
 
 
-def stage_evaluation(out: Path, config: DemoConfig, console: Console) -> dict:
-    from fusion.diffusion.evaluate import EvaluationSettings, evaluate, markdown_table
+def stage_regressor(out: Path, config: DemoConfig, console: Console) -> dict:
+    from fusion.regression.config import RegressorConfig
+    from fusion.regression.train import train_regressor
 
-    settings = EvaluationSettings(limit=config.evaluation.limit, steps=config.evaluation.steps,
-                                  sweep_frames=config.evaluation.sweep_frames)  # fmt: skip
-    metrics = evaluate(out / "mld", out / "shards", out / "evaluation", settings, overwrite=True)
-    console.print(markdown_table(metrics["methods"]))
-    return {"folder": str(out / "evaluation"), "methods": metrics["methods"]}
+    settings = load_config(config.training.regressor, RegressorConfig)
+    if config.training.regressor_steps:
+        settings = settings.model_copy(update={"train": settings.train.model_copy(update={"steps": config.training.regressor_steps})})
+    target = out / "regressor"
+    summary = train_regressor(settings, out / "shards", target, resume=target.exists())
+    return {"folder": str(target), **summary}
+
+
+def stage_evaluation(out: Path, config: DemoConfig, console: Console) -> dict:
+    from fusion.evaluation.report import markdown_tables
+    from fusion.evaluation.run import evaluate
+    from fusion.evaluation.settings import EvaluationSettings
+
+    settings = EvaluationSettings(**config.evaluation.model_dump())
+    metrics = evaluate(out / "mld", out / "shards", out / "evaluation", settings, regressor=out / "regressor", overwrite=True)
+    console.print(markdown_tables(metrics["test_sets"]))
+    return {"folder": str(out / "evaluation"), "test_sets": metrics["test_sets"]}
 
 
 def redundancy_config(config: DemoConfig):
@@ -222,6 +239,7 @@ STAGES: dict[str, Callable[[Path, DemoConfig, Console], dict]] = {
     "ingest": stage_ingest,
     "autoencoders": stage_autoencoders,
     "diffusion": stage_diffusion,
+    "regressor": stage_regressor,
     "evaluation": stage_evaluation,
     "redundancy": stage_redundancy,
     "monitor": stage_monitor,

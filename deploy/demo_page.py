@@ -66,11 +66,28 @@ def diffusion_section(out: Path, result: dict) -> str:
     return f"<p>{link(out, result['folder'], 'model folder')}</p>" + table(["", ""], rows)
 
 
+def regressor_section(out: Path, result: dict) -> str:
+    rows = [[k, result[k]] for k in ("steps", "frames", "loss_before", "loss_after", "seconds") if k in result]
+    return f"<p>{link(out, result['folder'], 'regressor folder')} (L1 loss in [-1, 1] units)</p>" + table(["", ""], rows)
+
+
 def evaluation_section(out: Path, result: dict) -> str:
-    rows = [[method, m["psnr"], m["ssim"], m["lpips"]] for method, m in result["methods"].items()]
     folder = Path(result["folder"])
-    return (f"<p>{link(out, folder / 'metrics.json')} · {link(out, folder / 'metrics.md')}</p>"
-            + table(["method", "PSNR (dB)", "SSIM", "LPIPS"], rows) + image(out, folder / "grid.png"))  # fmt: skip
+    parts = [f"<p>{link(out, folder / 'metrics.json')} · {link(out, folder / 'metrics.md')}. The constant row is the mean "
+             "day frame of the training split: it ignores its input, so a method that does not beat it has not "
+             "enhanced anything. GMSD is lower-better and a blur cannot win it.</p>"]  # fmt: skip
+    for name, test_set in result["test_sets"].items():
+        if not test_set["frames"]:
+            parts.append(f"<h3>{html.escape(name)}: no frames</h3>")
+            continue
+        rows = [[method, m["psnr"], m["ssim"], m["gmsd"], m["lpips"]] for method, m in test_set["methods"].items()]
+        parts.append(f"<h3>{html.escape(name)} ({test_set['frames']} frames, scenes {html.escape(', '.join(test_set['scenes']))})</h3>"
+                     + table(["method", "PSNR (dB)", "SSIM", "GMSD ↓", "LPIPS"], rows))  # fmt: skip
+        quartiles = test_set["by_darkness"]
+        header = ["method"] + [f"Q{q['quartile']} luma {q['luminance'][0]:.0f}–{q['luminance'][1]:.0f}" for q in quartiles]
+        dark = [[method] + [f"{q['methods'][method]['psnr']:.2f}" for q in quartiles] for method in test_set["methods"]]
+        parts.append("<p>PSNR (dB) by darkness quartile of the night frame (Q1 darkest):</p>" + table(header, dark))
+    return "".join(parts) + image(out, folder / "grid.png") + image(out, folder / "psnr_by_darkness.png")
 
 
 def redundancy_section(out: Path, result: dict) -> str:
@@ -102,6 +119,7 @@ SECTIONS = {
     "ingest": ("Ingestion: projection and night synthesis", ingest_section),
     "autoencoders": ("Modality autoencoders", autoencoder_section),
     "diffusion": ("Masked multi-time latent diffusion: training", diffusion_section),
+    "regressor": ("Direct regressor (supervised baseline): training", regressor_section),
     "evaluation": ("Night → day on held-out frames (Table 3.5)", evaluation_section),
     "redundancy": ("Sensor-redundancy report", redundancy_section),
     "monitor": ("Online redundancy monitor", monitor_section),

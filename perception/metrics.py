@@ -1,6 +1,6 @@
 """Validation metrics of the autoencoders, accumulated as ratios of sums over batches.
 
-Camera: PSNR and SSIM (scikit-image) per image on [0, 1] RGB, averaged over images.
+Camera: PSNR and standard SSIM (``perception.image_quality``) per image on [0, 1] RGB, averaged over images.
 Sparse maps: mean absolute error of every value channel over the *reference's* valid pixels, using
 the decoded values before gating by the predicted mask (so value and mask quality are separate
 numbers), and the F1 score of the predicted validity mask.
@@ -12,9 +12,8 @@ from collections import defaultdict
 
 import numpy as np
 import torch
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-
 from perception.codec import SparseMapCodec
+from perception.image_quality import psnr, ssim
 
 
 class MetricAccumulator:
@@ -41,8 +40,8 @@ def add_image_quality(
 ) -> None:
     """PSNR (dB) and SSIM of each reconstructed frame; both tensors [B, 3, H, W] in [-1, 1]."""
     for ref, rec in zip(to_unit_images(reference), to_unit_images(reconstruction), strict=True):
-        acc.add(f"{prefix}psnr", peak_signal_noise_ratio(ref, rec, data_range=1.0), 1)
-        acc.add(f"{prefix}ssim", structural_similarity(ref, rec, data_range=1.0, channel_axis=-1), 1)
+        acc.add(f"{prefix}psnr", psnr(ref, rec, data_range=1.0), 1)
+        acc.add(f"{prefix}ssim", ssim(ref, rec, data_range=1.0), 1)
 
 
 def add_sparse_quality(acc: MetricAccumulator, codec: SparseMapCodec, reference: torch.Tensor, y: torch.Tensor) -> None:

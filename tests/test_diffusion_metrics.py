@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -9,7 +10,7 @@ from safetensors.torch import save_file
 
 from fusion.diffusion.baselines import auto_gamma, clahe
 from fusion.diffusion.images import from_uint8, read_map, read_rgb, to_uint8, write_rgb
-from fusion.diffusion.metrics import LPIPS, psnr, ssim
+from fusion.diffusion.metrics import LPIPS, gmsd, psnr, ssim
 from preprocessing.errors import UserError
 
 
@@ -65,6 +66,37 @@ def test_psnr_and_ssim_rank_degradations():
     assert psnr(day, day) == np.inf and ssim(day, day) == pytest.approx(1.0)
     assert psnr(day, slight) > psnr(day, strong) > 10
     assert ssim(day, slight) > ssim(day, strong)
+
+
+def test_ssim_is_the_standard_one():
+    """11×11 Gaussian window, σ = 1.5, population covariance: piq's implementation to rounding, torchmetrics'
+    to its border handling; scikit-image's defaults (7×7 uniform, sample covariance) differ."""
+    import piq
+    from skimage.metrics import structural_similarity
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    day = scene()
+    blurred = cv2.GaussianBlur(day, (0, 0), 2.0)
+    tensors = [torch.from_numpy(x).permute(2, 0, 1)[None].double() for x in (blurred, day)]
+    value = ssim(day, blurred)
+    assert value == pytest.approx(float(piq.ssim(*(t / 255 for t in tensors), data_range=1.0)), abs=1e-9)
+    reference = structural_similarity_index_measure(*tensors, data_range=255.0, gaussian_kernel=True, sigma=1.5, kernel_size=11)
+    assert value == pytest.approx(float(reference), abs=2e-3)
+    assert abs(value - structural_similarity(day, blurred, data_range=255, channel_axis=-1)) > 5e-3
+
+
+def test_gmsd_is_a_structure_measure_a_blur_cannot_win():
+    """A blurred frame beats a uniformly darkened one on PSNR, yet loses on GMSD: its edges are gone."""
+    day = scene(seed=3)
+    y, x = np.mgrid[0:72, 0:128]
+    day[(x // 8 + y // 8) % 2 == 0] //= 3  # a checkerboard of edges
+    blurred = cv2.GaussianBlur(day, (0, 0), 1.5)
+    darker = (day * 0.6).astype(np.uint8)
+    assert psnr(day, blurred) > psnr(day, darker)
+    assert gmsd(day, blurred) > gmsd(day, darker)
+    assert gmsd(day, day) == pytest.approx(0.0, abs=1e-9)
+    constant = np.broadcast_to(day.mean(axis=(0, 1)).astype(np.uint8), day.shape)
+    assert gmsd(day, constant) > gmsd(day, darker)
 
 
 def test_lpips_uses_the_local_backbone(tmp_path):

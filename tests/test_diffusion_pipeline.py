@@ -1,22 +1,18 @@
-"""End to end on the generated world: shards + autoencoders → train → enhance → evaluate.
+"""End to end on the generated world: shards + autoencoders → train → enhance (evaluation: test_evaluation.py).
 
 Uses the session fixtures ``shards`` (64×112) and ``autoencoders``; one tiny model is trained per module.
 """
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
 from typer.testing import CliRunner
 
 from deploy.cli import app
 from fusion.diffusion.config import MLDConfig
 from fusion.diffusion.enhance import Enhancer
-from fusion.diffusion.evaluate import CONDITION_SETS, EvaluationSettings, evaluate
 from fusion.diffusion.images import read_rgb, to_uint8, write_rgb
 from fusion.diffusion.run import train_run
 from preprocessing.config import load_config
@@ -100,36 +96,3 @@ def test_conditioning_changes_the_enhanced_frame(trained, held_out):
     night_only = enhancer.enhance({"night": frames["night"]}, steps=6, seed=0)
     assert with_maps.shape == (1, 3, 64, 112) and with_maps.abs().max() <= 1
     assert not torch.allclose(with_maps, night_only, atol=1e-3)
-
-
-def test_evaluation_reports_every_conditioning_set(trained, shards, tmp_path):
-    import torchvision
-
-    settings = EvaluationSettings(
-        steps=4, limit=3, batch_size=3, grid_frames=2, sweep_frames=2,
-        sweep_t_start=(0.3, 0.7), sweep_guidance=(1.0, 2.0), sweep_steps=(2, 4),
-    )  # fmt: skip
-    metrics = evaluate(trained[0], shards, tmp_path / "eval", settings, show_progress=False)
-    methods = metrics["methods"]
-    assert set(CONDITION_SETS) | {"night input", "clahe", "gamma", "autoencoder(day)"} == set(methods)
-    for name, values in methods.items():
-        assert values["psnr"]["frames"] == metrics["frames"] <= 3
-        assert np.isfinite(values["psnr"]["mean"]) and 0 < values["ssim"]["mean"] <= 1
-        assert values["lpips"] is None  # no weights given: reported unavailable, not estimated
-    assert metrics["lpips"].startswith("unavailable")
-    files = {p.name for p in (tmp_path / "eval").iterdir()}
-    assert files == {"metrics.json", "metrics.md", "grid.png", "psnr_vs_t_start.png", "psnr_vs_guidance.png", "psnr_vs_steps.png"}
-    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["methods"] == methods
-    table = (tmp_path / "eval" / "metrics.md").read_text()
-    assert all(f"| {name} |" in table for name in CONDITION_SETS) and "unavailable" in table
-    assert len(metrics["sweeps"]["steps"]["psnr"]) == 2
-
-    # with local (here: random) AlexNet weights LPIPS is computed
-    torch.manual_seed(0)
-    weights = tmp_path / "alexnet.safetensors"
-    save_file({k: v.contiguous() for k, v in torchvision.models.alexnet(weights=None).state_dict().items()}, weights)
-    quick = settings.model_copy(update={"limit": 1, "sweep_frames": 0})
-    scored = evaluate(trained[0], shards, tmp_path / "eval2", quick, lpips_weights=weights, show_progress=False)
-    assert all(v["lpips"]["mean"] >= 0 for v in scored["methods"].values())
-    with pytest.raises(UserError, match="already exists"):
-        evaluate(trained[0], shards, tmp_path / "eval2", quick, show_progress=False)

@@ -1,4 +1,4 @@
-"""CLI commands of the diffusion model: ``train``, ``enhance``, ``evaluate`` (mounted by ``fusion/cli.py``)."""
+"""CLI commands of the diffusion model: ``train`` and ``enhance`` (mounted by ``fusion/cli.py``)."""
 
 from __future__ import annotations
 
@@ -63,36 +63,3 @@ def enhance(
     enhanced = enhancer.enhance(frames, t_start=t_start, steps=steps, guidance=guidance, seed=seed)
     write_rgb(out, to_uint8(enhanced)[0])
     typer.echo(f"wrote {out} (conditioned on {', '.join(frames)})")
-
-
-@app.command()
-def evaluate(
-    model: Path = typer.Option(..., help="Trained model folder (the --out of train)."),
-    data: Path = typer.Option(..., help="Shard directory with held-out frames."),
-    out: Path = typer.Option(..., help="Folder for metrics.json, metrics.md, grid.png and the sweep plots."),
-    split: str = typer.Option("val", help="Held-out split of the shards."),
-    t_start: float = typer.Option(0.5, min=0.0, max=1.0, help="Start time t̃."),
-    steps: int = typer.Option(50, min=1, help="DDIM steps of the full schedule."),
-    guidance: float = typer.Option(2.0, min=0.0, help="Classifier-free guidance weight."),
-    seed: int = typer.Option(0, help="Seed of the sampling noise."),
-    limit: Optional[int] = typer.Option(None, min=1, help="Evaluate at most this many frames."),
-    sweep_frames: int = typer.Option(8, min=0, help="Frames for the PSNR sweeps over t̃/guidance/steps (0: none)."),
-    lpips_weights: Optional[Path] = typer.Option(
-        None, help="Local AlexNet weights for LPIPS (torchvision alexnet-owt-7be5be79.pth); else LPIPS is unavailable."
-    ),
-    overwrite: bool = typer.Option(False, help="Replace an existing --out folder."),
-) -> None:
-    """Table 3.5: PSNR/SSIM/LPIPS of night→day enhancement per conditioning set, against night/CLAHE/gamma."""
-    from fusion.diffusion.evaluate import EvaluationSettings, evaluate as run_evaluation, markdown_table
-    from preprocessing.config import validate
-
-    settings = validate(
-        EvaluationSettings,
-        {"split": split, "t_start": t_start, "steps": steps, "guidance": guidance, "seed": seed,
-         "limit": limit, "sweep_frames": sweep_frames},
-    )  # fmt: skip
-    try:
-        metrics = run_evaluation(model, data, out, settings, lpips_weights=lpips_weights, overwrite=overwrite)
-    except ValueError as error:
-        raise UserError(f"{data}: {error}") from None
-    typer.echo(markdown_table(metrics["methods"]))

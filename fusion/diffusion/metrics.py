@@ -1,4 +1,5 @@
-"""Image-quality metrics of Table 3.5: PSNR and SSIM (scikit-image) and LPIPS (the ``lpips`` package).
+"""Image-quality metrics of Table 3.5: PSNR, standard SSIM and GMSD (``perception.image_quality``) and
+LPIPS (the ``lpips`` package).
 
 All metrics compare uint8 [H, W, 3] RGB frames, i.e. exactly what is written to disk. LPIPS needs the
 AlexNet backbone weights, which cannot be downloaded here: they are given as a local file (torchvision's
@@ -15,18 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.torch import load_file
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from fusion.diffusion.images import from_uint8
+from perception.image_quality import gmsd, psnr, ssim
 from preprocessing.errors import UserError
 
-
-def psnr(reference: np.ndarray, image: np.ndarray) -> float:
-    return float(peak_signal_noise_ratio(reference, image, data_range=255))
-
-
-def ssim(reference: np.ndarray, image: np.ndarray) -> float:
-    return float(structural_similarity(reference, image, data_range=255, channel_axis=-1))
+__all__ = ["LPIPS", "gmsd", "psnr", "read_state_dict", "ssim"]
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:

@@ -89,13 +89,14 @@ def _chain(point_sensor: dict, camera: dict) -> Chain:
 
 
 def from_shard_sample(sample: dict) -> RawFrame:
-    """A ``RawFrame`` from ``preprocessing.shards.load_sample`` output (the recorded frame is ``day``)."""
+    """A ``RawFrame`` from ``preprocessing.shards.load_sample`` output. The recorded camera frame is ``day`` in
+    day scenes and ``night`` in night scenes (where ``day`` may hold the rendered day twin, never recorded)."""
     calibration = sample["meta"]["calibration"]
     camera = calibration["camera"]
     lidar = np.asarray(sample["lidar_points"], dtype=np.float32).reshape(-1, 5)
     return RawFrame(
         key=sample["meta"]["key"],
-        image=sample["day"],
+        image=sample["night"] if sample["meta"]["night_scene"] else sample["day"],
         lidar=lidar,
         ring=ring_from_elevation(lidar),
         radar=np.asarray(sample["radar_points"], dtype=np.float64).reshape(-1, 8),

@@ -1,0 +1,112 @@
+"""Training of the direct regressor: L1 between the predicted and the true day frame.
+
+The paired frames of the train split (day scenes: synthesised night → day) are decoded once into
+memory. Each step draws a batch (and its mirror flags) from a generator seeded by (seed, step), so a
+run resumed from its checkpoint continues exactly as an uninterrupted one. AdamW with linear warm-up,
+gradient clipping and an EMA of the weights, which is what the model folder holds.
+
+    OUT/run.json         the config (a --resume must match it, except train.steps)
+    OUT/regressor.json, OUT/unet/   the model folder (``fusion.regression.model``)
+    OUT/checkpoint/      weights, EMA, AdamW moments, step (safetensors + JSON)
+    OUT/log.jsonl        the training loss
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from rich.progress import Progress
+from torch.optim.swa_utils import AveragedModel
+from torch.utils.data import DataLoader, Subset
+
+from fusion.diffusion.checkpoint import CHECKPOINT_DIR, load_training_state, save_training_state
+from fusion.diffusion.run import open_run
+from fusion.diffusion.train import ema_with_warmup, progress_bar, step_generator
+from fusion.regression.config import RegressorConfig
+from fusion.regression.model import DirectRegressor
+from preprocessing.dataset import ShardDataset
+from preprocessing.errors import UserError
+
+FIELDS = ("day", "night", "lidar", "radar")
+
+
+def paired_frames(data: Path, progress: Progress | None = None) -> tuple[dict[str, torch.Tensor], dict]:
+    """Every paired frame of the train split as tensors {day, night, lidar, radar} [N, C, H, W], and the
+    scenes they come from ({"scene_tokens", "scene_names", "frames"})."""
+    dataset = ShardDataset(data, split="train")
+    indices = [i for i, record in enumerate(dataset.records) if not record["night_scene"]]
+    if not indices:
+        raise UserError(f"{data}: the train split has no day frames to learn from")
+    task = progress.add_task("loading frames", total=len(indices)) if progress else None
+    chunks: dict[str, list[torch.Tensor]] = {name: [] for name in FIELDS}
+    for batch in DataLoader(Subset(dataset, indices), batch_size=64):
+        for name in FIELDS:
+            chunks[name].append(batch[name])
+        if progress:
+            progress.advance(task, len(batch["day"]))
+    records = [dataset.records[i] for i in indices]
+    scenes = {
+        "scene_tokens": sorted({r["scene_token"] for r in records}),
+        "scene_names": sorted({r["scene_name"] for r in records}),
+        "frames": len(records),
+    }
+    return {name: torch.cat(parts) for name, parts in chunks.items()}, scenes
+
+
+def draw(frames: dict[str, torch.Tensor], batch_size: int, hflip: bool, generator: torch.Generator) -> dict:
+    """A random batch; with ``hflip`` each frame is mirrored (all its maps with it) with probability ½."""
+    index = torch.randint(len(frames["day"]), (batch_size,), generator=generator)
+    flip = (torch.rand(batch_size, generator=generator) < 0.5) if hflip else torch.zeros(batch_size, dtype=torch.bool)
+    return {name: torch.where(flip[:, None, None, None], values[index].flip(-1), values[index]) for name, values in frames.items()}
+
+
+def l1_loss(model: DirectRegressor, batch: dict) -> torch.Tensor:
+    return F.l1_loss(model(batch), batch["day"])
+
+
+def train_regressor(config: RegressorConfig, data: Path, out: Path, *, resume: bool = False, show_progress: bool = True) -> dict:
+    """Train (or continue) the regressor on the shards at ``data``; returns steps, loss before/after, seconds."""
+    if not Path(data).exists():
+        raise UserError(f"shard directory not found: {data}")
+    open_run(out, config, resume)
+    train = config.train
+    with Progress(disable=not show_progress) as progress:
+        frames, scenes = paired_frames(Path(data), progress)
+    torch.manual_seed(train.seed)
+    model = DirectRegressor(config.model)
+    ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(train.ema_decay)).eval()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=train.learning_rate)
+    start = load_training_state(out, model, ema, optimizer) if resume and (out / CHECKPOINT_DIR / "state.json").is_file() else 0
+    fixed = draw(frames, train.batch_size, False, step_generator(12345, 0))
+    with torch.no_grad():
+        loss_before = float(l1_loss(ema.module, fixed))
+    model.train()
+    started = time.perf_counter()
+    with progress_bar(show_progress) as bar:
+        task = bar.add_task("training regressor", total=train.steps, completed=start, loss=float("nan"))
+        for step in range(start, train.steps):
+            lr = train.learning_rate * min(1.0, (step + 1) / max(train.warmup_steps, 1))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            loss = l1_loss(model, draw(frames, train.batch_size, train.hflip, step_generator(train.seed, step)))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+            optimizer.step()
+            ema.update_parameters(model)
+            bar.update(task, advance=1, loss=loss.item())
+            last = step + 1 == train.steps
+            if (step + 1) % train.log_every == 0 or last:
+                with (out / "log.jsonl").open("a") as log:
+                    log.write(json.dumps({"step": step + 1, "loss": loss.item(), "lr": lr}) + "\n")
+            if (step + 1) % train.checkpoint_every == 0 or last:
+                save_training_state(out, model, ema, optimizer, step + 1)
+                ema.module.save(out, step=step + 1, scenes=scenes)
+    with torch.no_grad():
+        loss_after = float(l1_loss(ema.module, fixed))
+    return {"steps": train.steps, "resumed_from": start, "loss_before": loss_before, "loss_after": loss_after,
+            "seconds": time.perf_counter() - started, "frames": scenes["frames"]}  # fmt: skip
