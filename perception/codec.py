@@ -3,7 +3,8 @@
 The autoencoder sees ``to_network(x)`` and produces ``y``; ``loss(y, x)`` trains it and
 ``from_network(y)`` returns a reconstruction in the ShardDataset layout again.
 
-Camera: RGB in [-1, 1] is used as is (the SD-VAE convention); reconstruction loss is MSE.
+Camera: RGB in [-1, 1] is used as is (the SD-VAE convention); reconstruction loss is L1 + MSE (L1 keeps
+edges and small structures that MSE alone trades for smooth averages).
 
 Sparse maps (LiDAR [depth, intensity, valid], radar [depth, RCS, velocity, valid]) — the raw sparse
 map is the target, so empty pixels never count as "value 0":
@@ -38,7 +39,7 @@ class CameraCodec(nn.Module):
         return y.clamp(-1.0, 1.0)
 
     def loss(self, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(y, x)
+        return F.l1_loss(y, x) + F.mse_loss(y, x)
 
 
 class SparseMapCodec(nn.Module):

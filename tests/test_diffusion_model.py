@@ -9,6 +9,7 @@ from fusion.diffusion.config import ModelConfig
 from fusion.diffusion.model import MultimodalDiT
 from fusion.diffusion.multitime import (
     MODALITIES,
+    conditioning_subsets,
     loss_weight,
     multi_time,
     role_masks,
@@ -120,7 +121,19 @@ def test_multi_time_vector_roles():
     presence = target | torch.tensor([[False, True, False, False], [False, True, True, True], [False] * 4])
     tau = multi_time(target, presence, torch.tensor([10, 20, 30]), T)
     assert tau.tolist() == [[10, 0, T, T], [20, 0, 0, 0], [30, T, T, T]]
-    assert loss_weight(target, presence).tolist() == [2.0, 4.0, 1.0]  # 1 + dim(A2)/dim(A1)
+
+
+
+def test_loss_weight_is_eq_a3_with_every_modality_in_a1_or_a2():
+    """ω = 1 + dim(A2)/dim(A1) where A2 is every slot not diffused (clean or absent): the same for every
+    conditioning set, the empty one included, so each weighs alike per latent dimension."""
+    for targets in (("day",), ("day", "night")):
+        for conditions in [(), *conditioning_subsets(("radar", "lidar"))]:
+            target = role_masks(targets)[None]
+            dim_a1 = len(targets)
+            dim_a2 = len(conditions) + (len(MODALITIES) - len(targets) - len(conditions))  # clean + absent
+            assert loss_weight(target).tolist() == [1 + dim_a2 / dim_a1]
+    assert loss_weight(role_masks(("day",))[None]).tolist() == [4.0]
 
 
 def test_conditioning_sets_follow_nu():

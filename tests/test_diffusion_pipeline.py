@@ -96,3 +96,23 @@ def test_conditioning_changes_the_enhanced_frame(trained, held_out):
     night_only = enhancer.enhance({"night": frames["night"]}, steps=6, seed=0)
     assert with_maps.shape == (1, 3, 64, 112) and with_maps.abs().max() <= 1
     assert not torch.allclose(with_maps, night_only, atol=1e-3)
+
+
+def test_batch_enhancement_writes_one_frame_per_input(trained, shards, held_out, tmp_path):
+    out, _ = trained
+    common = ["enhance", "--model", str(out), "--steps", "4", "--batch-size", "3"]
+    result = runner.invoke(app, common + ["--data", str(shards), "--split", "val", "--out", str(tmp_path / "val")])
+    assert result.exit_code == 0, result.output
+    keys = {record["key"] for record in ShardDataset(shards, split="val").records}
+    assert {p.stem for p in (tmp_path / "val").iterdir()} == keys and all(read_rgb(p, (64, 112)).any() for p in (tmp_path / "val").iterdir())
+
+    folder = tmp_path / "nights"
+    for name in ("a", "b"):
+        write_rgb(folder / f"{name}.png", to_uint8(held_out["night"][None])[0])
+        (tmp_path / "lidar").mkdir(exist_ok=True)
+        np.save(tmp_path / "lidar" / f"{name}.npy", held_out["lidar"].numpy())
+    result = runner.invoke(app, common + ["--night", str(folder), "--lidar", str(tmp_path / "lidar"), "--out", str(tmp_path / "day")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "day").iterdir()) == ["a.png", "b.png"]
+    result = runner.invoke(app, common + ["--night", str(folder), "--out", str(tmp_path / "one.png")])
+    assert result.exit_code != 0 and "folder" in str(result.exception or result.output)

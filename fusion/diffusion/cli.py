@@ -40,26 +40,52 @@ def train(
 @app.command()
 def enhance(
     model: Path = typer.Option(..., help="Trained model folder (the --out of train)."),
-    out: Path = typer.Option(..., help="Output image file (PNG recommended)."),
-    night: Optional[Path] = typer.Option(None, help="Night image; resized to the model size if the aspect matches."),
-    lidar: Optional[Path] = typer.Option(None, help="LiDAR map .npy [3, H, W] (depth, intensity, valid)."),
-    radar: Optional[Path] = typer.Option(None, help="Radar map .npy [4, H, W] (depth, RCS, velocity, valid)."),
+    out: Path = typer.Option(..., help="Output image file (PNG recommended); a folder for many frames."),
+    night: Optional[Path] = typer.Option(
+        None, help="Night image, or a folder of them (every frame enhanced); resized to the model size if the aspect matches."
+    ),
+    lidar: Optional[Path] = typer.Option(None, help="LiDAR map .npy [3, H, W] (depth, intensity, valid), or a folder of <stem>.npy."),
+    radar: Optional[Path] = typer.Option(None, help="Radar map .npy [4, H, W] (depth, RCS, velocity, valid), or a folder of <stem>.npy."),
     sample: Optional[str] = typer.Option(None, help="Sample token: take night/lidar/radar from --data."),
-    data: Optional[Path] = typer.Option(None, help="Shard directory holding --sample."),
+    data: Optional[Path] = typer.Option(None, help="Shard directory: holds --sample, or without it every frame of --split is enhanced."),
+    split: Optional[str] = typer.Option(None, help="With --data and no --sample: enhance only this split (e.g. val)."),
+    batch_size: int = typer.Option(16, min=1, help="Frames per batch when enhancing many."),
     t_start: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Start time t̃ (default: the model's, 0.5)."),
     steps: Optional[int] = typer.Option(None, min=1, help="DDIM steps of the full schedule (default 50)."),
     guidance: Optional[float] = typer.Option(None, min=0.0, help="Classifier-free guidance weight (default 2.0)."),
     seed: int = typer.Option(0, help="Seed of the noise: same inputs and seed give the same image."),
 ) -> None:
-    """Turn a night frame (+ optional LiDAR/radar maps) into a day frame, starting from the night latent at t̃."""
+    """Turn night frames (+ optional LiDAR/radar maps) into day frames, starting from the night latent at t̃.
+
+    One frame (--night IMG or --sample TOKEN --data SHARDS) → --out IMG; many (--data SHARDS [--split val], or
+    --night FOLDER) → one PNG per frame in the folder --out, all in one process."""
+    from rich.progress import Progress
+
     from fusion.diffusion.enhance import Enhancer
-    from fusion.diffusion.frames import enhancement_frames
+    from fusion.diffusion.frames import enhancement_frames, frame_batches
     from fusion.diffusion.images import to_uint8, write_rgb
 
     if t_start == 0:
         raise UserError("--t-start must be > 0")
+    knobs = {"t_start": t_start, "steps": steps, "guidance": guidance}
+    many = (data is not None and sample is None and night is None) or (night is not None and night.is_dir())
+    if not many:
+        enhancer = Enhancer(model)
+        frames = enhancement_frames(enhancer.frame_size, night=night, lidar=lidar, radar=radar, sample=sample, data=data)
+        write_rgb(out, to_uint8(enhancer.enhance(frames, seed=seed, **knobs))[0])
+        typer.echo(f"wrote {out} (conditioned on {', '.join(frames)})")
+        return
+    if out.suffix.lower() in (".png", ".jpg", ".jpeg"):
+        raise UserError(f"--out {out}: many frames are written into a folder, not one image file")
     enhancer = Enhancer(model)
-    frames = enhancement_frames(enhancer.frame_size, night=night, lidar=lidar, radar=radar, sample=sample, data=data)
-    enhanced = enhancer.enhance(frames, t_start=t_start, steps=steps, guidance=guidance, seed=seed)
-    write_rgb(out, to_uint8(enhanced)[0])
-    typer.echo(f"wrote {out} (conditioned on {', '.join(frames)})")
+    batches = frame_batches(enhancer.frame_size, night=night, lidar=lidar, radar=radar, data=data, split=split,
+                            batch_size=batch_size)  # fmt: skip
+    written = 0
+    with Progress() as progress:
+        task = progress.add_task("enhancing", total=None)
+        for names, frames in batches:
+            for name, image in zip(names, to_uint8(enhancer.enhance(frames, seed=seed + written, **knobs))):
+                write_rgb(out / f"{name}.png", image)
+            written += len(names)
+            progress.update(task, completed=written)
+    typer.echo(f"wrote {written} frames to {out}/ (conditioned on {', '.join(frames)})")

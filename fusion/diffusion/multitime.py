@@ -71,7 +71,12 @@ def masked_diffusion(
     return torch.where(target[:, :, None, None, None], noised_targets, z0)
 
 
-def loss_weight(target: torch.Tensor, presence: torch.Tensor) -> torch.Tensor:
-    """Eq. A.3 per sample: ω = 1 + dim(A2)/dim(A1) [B]; every slot has the same latent size."""
-    conditioning = (presence & ~target).sum(1).float()
-    return 1.0 + conditioning / target.sum(1).float()
+def loss_weight(target: torch.Tensor) -> torch.Tensor:
+    """Eq. A.3 per sample, ω = 1 + dim(A2)/dim(A1), with the thesis' A1 ∪ A2 = every modality [B].
+
+    A slot absent here (pure noise at τ = T: conditioned on "nothing") counts towards A2 like a clean
+    condition, so ω = M/|A1| (all slots have the same latent size) and every conditioning set, the
+    empty one included, weighs the same per latent dimension of the masked mean ε-loss. Counting only
+    the present conditions gave the unconditional branch, the one guidance needs, ω = 1 against up to 4.
+    """
+    return target.shape[1] / target.sum(1).float()

@@ -67,7 +67,7 @@ def draw_batch(latents: torch.Tensor, config: TrainConfig, num_train_timesteps: 
         presence=presence,
         noise=noise,  # its absent slots double as the noise that stands in for absent modalities
         target=target,
-        weight=loss_weight(target, presence),
+        weight=loss_weight(target),
     )
 
 
