@@ -143,6 +143,31 @@ def test_missing_folders_are_user_errors(tmp_path):
         load_autoencoders(tmp_path)
 
 
+@pytest.mark.parametrize("blocks, latent_channels, factor", [((8, 16, 16), 8, 4), ((8, 16, 16, 16), 4, 8), ((8, 16), 16, 2)])
+def test_latent_geometry_comes_from_the_config(config, blocks, latent_channels, factor):
+    """Downsampling factor (2^(levels − 1)) and latent channels are config values for every modality."""
+    architecture = {"block_out_channels": blocks, "latent_channels": latent_channels, "norm_num_groups": 4}
+    sections = {name: getattr(config, name).model_copy(update={"architecture": getattr(config, name).architecture.model_copy(
+        update=architecture)}) for name in CHANNELS}  # fmt: skip
+    configured = config.model_copy(update=sections)
+    for name, channels in CHANNELS.items():
+        model = initial_model(name, configured, None).eval()
+        assert (model.downsample, model.latent_channels) == (factor, latent_channels)
+        x = modality_input(name)
+        with torch.no_grad():
+            assert model.raw_latent(x).shape == (2, latent_channels, H // factor, W // factor)
+            assert model(x).shape == (2, channels, H, W)
+
+
+def test_demo_autoencoders_are_f4_and_the_paper_ones_sd_vae_kl_f8():
+    demo = load_config("configs/autoencoder_demo.yaml", AutoencodersConfig)
+    paper = load_config("configs/autoencoder_paper.yaml", AutoencodersConfig)
+    for name in CHANNELS:
+        assert len(demo.section(name).architecture.block_out_channels) == 3 and demo.section(name).architecture.latent_channels == 8
+    # the paper camera AE has the SD-VAE architecture, so a local SD VAE folder loads into it unchanged
+    assert paper.camera.architecture.block_out_channels == (128, 256, 512, 512) and paper.camera.architecture.latent_channels == 4
+
+
 def small_sd_like_vae(seed: int) -> AutoencoderKL:
     """An RGB AutoencoderKL with an architecture unlike the tiny config's (as a downloaded SD VAE would be)."""
     torch.manual_seed(seed)
