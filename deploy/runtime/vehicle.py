@@ -56,8 +56,6 @@ class RuntimeSettings:
     ``seed`` and the frame name seed each frame's noise; ``min_dist``/``radar_filters`` must match ingestion.
     """
 
-    __pydantic_config__ = {"extra": "forbid"}
-
     precision: Literal["fp32", "fp16", "int8"] = "fp32"
     threads: int = 2
     steps: int | None = None

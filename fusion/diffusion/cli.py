@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from fusion.diffusion.config import MLDConfig
+from preprocessing.cli_types import FiniteFloat
 from preprocessing.config import load_config
 from preprocessing.errors import UserError
 
@@ -46,9 +47,9 @@ def enhance(
     radar: Optional[Path] = typer.Option(None, help="Radar map .npy [4, H, W] (depth, RCS, velocity, valid)."),
     sample: Optional[str] = typer.Option(None, help="Sample token: take night/lidar/radar from --data."),
     data: Optional[Path] = typer.Option(None, help="Shard directory holding --sample."),
-    t_start: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Start time t̃ (default: the model's, 0.5)."),
+    t_start: Optional[float] = typer.Option(None, click_type=FiniteFloat(min=0.0, max=1.0), help="Start time t̃ (default: the model's, 0.5)."),
     steps: Optional[int] = typer.Option(None, min=1, help="DDIM steps of the full schedule (default 50)."),
-    guidance: Optional[float] = typer.Option(None, min=0.0, help="Classifier-free guidance weight (default 2.0)."),
+    guidance: Optional[float] = typer.Option(None, click_type=FiniteFloat(min=0.0), help="Classifier-free guidance weight (default 2.0)."),
     seed: int = typer.Option(0, help="Seed of the noise: same inputs and seed give the same image."),
 ) -> None:
     """Turn a night frame (+ optional LiDAR/radar maps) into a day frame, starting from the night latent at t̃."""
@@ -71,9 +72,9 @@ def evaluate(
     data: Path = typer.Option(..., help="Shard directory with held-out frames."),
     out: Path = typer.Option(..., help="Folder for metrics.json, metrics.md, grid.png and the sweep plots."),
     split: str = typer.Option("val", help="Held-out split of the shards."),
-    t_start: float = typer.Option(0.5, min=0.0, max=1.0, help="Start time t̃."),
+    t_start: float = typer.Option(0.5, click_type=FiniteFloat(min=0.0, max=1.0), help="Start time t̃."),
     steps: int = typer.Option(50, min=1, help="DDIM steps of the full schedule."),
-    guidance: float = typer.Option(2.0, min=0.0, help="Classifier-free guidance weight."),
+    guidance: float = typer.Option(2.0, click_type=FiniteFloat(min=0.0), help="Classifier-free guidance weight."),
     seed: int = typer.Option(0, help="Seed of the sampling noise."),
     limit: Optional[int] = typer.Option(None, min=1, help="Evaluate at most this many frames."),
     sweep_frames: int = typer.Option(8, min=0, help="Frames for the PSNR sweeps over t̃/guidance/steps (0: none)."),
