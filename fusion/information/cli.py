@@ -25,9 +25,13 @@ def load_npz(path: Path) -> tuple[list[str], list[np.ndarray]]:
     if not path.is_file():
         raise UserError(f"data file not found: {path}")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise UserError(f"{path} is a single .npy array; save the variables with numpy.savez (one array per "
+                            "variable, or one [n, N] / [n, N, d] array)")
+        with loaded as npz:
             names, arrays = list(npz.files), [npz[name] for name in npz.files]
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise UserError(f"{path} is not a readable .npz file of numeric arrays: {error}") from None
     if not arrays:
         raise UserError(f"{path} holds no arrays")
