@@ -16,6 +16,7 @@ from rich.table import Table
 from deploy.config import DeployConfig
 from preprocessing.cli_types import FiniteFloat
 from preprocessing.config import load_config, validate
+from preprocessing.errors import NothingProducedError
 
 app = typer.Typer()
 
@@ -132,3 +133,6 @@ def vehicle(
         + (f"latency mean {latency['mean']:.0f} ms" if latency else "no frame enhanced")
         + (f"; {redundancy['measure']} mean {redundancy['mean']:.3g} nats" if redundancy else "")
     )
+    if not summary["status"].get("ok"):
+        raise NothingProducedError(f"no frame of {frames} was enhanced (status {summary['status']}, flags "
+                                   f"{summary['flags']}; reasons in {out / 'log.jsonl'})")

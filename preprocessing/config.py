@@ -64,7 +64,8 @@ def load_config(path: str | Path, model: type[ConfigT], overrides: dict | None =
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
     try:
-        data = yaml.load(path.read_text(), StrictLoader) or {}
+        with open(path, encoding="utf-8") as handle:  # the error marks then name the file, not "<unicode string>"
+            data = yaml.load(handle, StrictLoader) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise UserError(f"config {path} is not valid YAML: {' '.join(str(error).split())}") from None
     if not isinstance(data, dict):
