@@ -46,7 +46,7 @@ class TolerantNuScenes(NuScenes):
             table = json.loads(path.read_text())
         except FileNotFoundError:
             raise UserError(f"nuScenes table missing: {path}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
             raise UserError(f"nuScenes table {path} is not valid JSON ({error})") from None
         if not isinstance(table, list):
             raise UserError(f"nuScenes table {path} must be a JSON list of records")

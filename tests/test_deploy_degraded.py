@@ -2,6 +2,7 @@
 runtime; non-finite outputs are flagged, never written."""
 
 import json
+import os
 
 import cv2
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from deploy.runtime import RuntimeSettings, VehicleRuntime, run_recording
 from deploy.runtime.sequence import LOG_FILE, read_log
 from preprocessing.errors import UserError
+from preprocessing.output_lock import LOCK_FILE, exclusive_output
 from tests.fixtures.deploy import lidar_points, radar_points, write_frame
 from tests.test_image_decoding import flipped
 
@@ -214,3 +216,14 @@ def test_a_nonfinite_output_is_flagged_not_written(deploy_models, runtime, tmp_p
     assert image is not None and record["status"] == "ok"  # the frame itself is fine
     assert record["flags"] == ["output_nonfinite"] and record["redundancy"] is None
     json.loads(json.dumps(record), parse_constant=lambda name: pytest.fail(f"{name} in the log"))
+
+
+def test_a_run_never_races_a_live_writer_of_its_output(runtime, tmp_path):
+    recording = degraded_recording(tmp_path / "recording")
+    out = tmp_path / "out"
+    with exclusive_output(out):  # a live run holds the output
+        with pytest.raises(UserError, match=f"being written by pid {os.getpid()} on"):
+            run_recording(runtime, recording, out, resume=True)
+        assert [path.name for path in out.iterdir()] == [LOCK_FILE]  # nothing written beside the lock
+    assert run_recording(runtime, recording, out, resume=True)["frames"] == 5
+    assert not (out / LOCK_FILE).exists()

@@ -112,7 +112,7 @@ def read_calibration(frame_dir: Path) -> FrameCalibration:
         radars = tuple(_sensor(frame_dir, entry, f"radars[{i}]", f"RADAR_{i}") for i, entry in enumerate(radars))
     except OSError as error:
         raise FrameError("calibration_invalid", f"{path}: cannot read ({error.strerror or error})") from None
-    except (ValueError, TypeError) as error:  # JSONDecodeError is a ValueError
+    except (ValueError, TypeError, RecursionError) as error:  # JSONDecodeError is a ValueError
         raise FrameError("calibration_invalid", f"{path}: {error}") from None
     return FrameCalibration(camera, lidar, radars)
 
