@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.runtime.confined import confined_file
-from deploy.runtime.schema import SchemaError, choice, either, integer, list_of, map_of, nullable, number, record, text, tuple_of
+from deploy.runtime.schema import (
+    SchemaError, choice, either, integer, list_of, map_of, nullable, number, optional, record, text, tuple_of,
+)
 from preprocessing.errors import UserError
 
 FORMAT = "nightfusion.onnx/1"
@@ -48,7 +50,7 @@ _REDUNDANCY = record(
     sensors=list_of(text), window=tuple_of(_POSITIVE, _POSITIVE), dims=list_of(_POSITIVE),
     standardizer=record(mean=list_of(number), std=list_of(number)), integral_weight=number, horizon=number,
     configurations=list_of(list_of(_INDEX)), divergences=map_of(list_of(tuple_of(_INDEX, _INDEX, _INDEX))),
-    self_information=map_of(tuple_of(_INDEX, _INDEX)), measures=map_of(list_of(tuple_of(number, text))), score=text,
+    self_information=optional(map_of(tuple_of(_INDEX, _INDEX))), measures=map_of(list_of(tuple_of(number, text))), score=text,
     nominal=nullable(record(statistics=list_of(text), mean=list_of(number), cov=list_of(list_of(number)), threshold=number)),
     draws_file=text,
 )  # fmt: skip

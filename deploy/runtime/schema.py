@@ -2,8 +2,8 @@
 
 A spec is a callable ``spec(value, where)`` that raises ``SchemaError`` naming the offending field;
 ``integer``, ``number``, ``text``, ``choice``, ``either``, ``list_of``, ``tuple_of``, ``map_of``,
-``record`` and ``nullable`` build them. Numbers must be finite (JSON's NaN/Infinity are refused);
-``record`` requires its fields and ignores others (reference-only sections).
+``record``, ``nullable`` and ``optional`` build them. Numbers must be finite (JSON's NaN/Infinity are
+refused); ``record`` requires its fields unless ``optional`` and ignores others (reference-only sections).
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ def record(**fields):
         for key, spec in fields.items():
             name = f"{where}.{key}" if where else key
             if key not in value:
+                if getattr(spec, "optional", False):
+                    continue
                 raise SchemaError(f"{name} is missing")
             spec(value[key], name)
 
@@ -109,4 +111,14 @@ def nullable(spec):
         if value is not None:
             spec(value, where)
 
+    return check
+
+
+def optional(spec):
+    """A ``record`` field that may be absent (and must match ``spec`` when present)."""
+
+    def check(value, where: str) -> None:
+        spec(value, where)
+
+    check.optional = True
     return check
