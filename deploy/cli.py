@@ -1,8 +1,9 @@
 """The ``nightfusion`` command: one sub-command per stage.
 
 Each stage package owns a typer app in its ``cli.py``; this module (at the end of the data flow, so
-it may import every stage) mounts their commands side by side and turns ``UserError`` into a
-one-line message with exit code 2.
+it may import every stage) mounts their commands side by side and turns ``UserError`` (bad input:
+exit code 2; a run that produced nothing: 3) and ``OSError`` (permission denied, disk full, a file
+that vanished: 2) into a one-line ``error:`` message naming the path instead of a traceback.
 """
 
 from __future__ import annotations
@@ -41,12 +42,25 @@ def demo(
     run_demo(out, config)
 
 
-def main() -> None:
+def describe_os_error(error: OSError) -> str:
+    """'PATH: reason' of a failed file operation."""
+    paths = [str(path) for path in (error.filename, error.filename2) if path is not None]
+    reason = error.strerror or str(error)
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
+
+
+def main(argv: list[str] | None = None) -> None:
     try:
-        app()
+        app(args=argv)
     except UserError as error:
-        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
+        fail(str(error), error.exit_code)
+    except OSError as error:
+        fail(describe_os_error(error), UserError.exit_code)
+
+
+def fail(message: str, code: int) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,10 @@ from deploy.runtime.recording import CALIBRATION_FILE
 from preprocessing.atomic import atomic_directory
 from preprocessing.errors import UserError
 from preprocessing.frames import SampleSpec, SensorFrame
+from preprocessing.images import CorruptImageError
 from preprocessing.night import sample_night_params, synthesize_night
 from preprocessing.planning import Selection, plan
-from preprocessing.sample import read_rgb, sample_seed
+from preprocessing.sample import SampleError, read_rgb, sample_seed
 from preprocessing.tables import TolerantNuScenes
 
 
@@ -48,7 +49,11 @@ def write_frame(spec: SampleSpec, folder: Path, synthesize: bool, seed: int) -> 
     folder.mkdir()
     camera = spec.camera
     if synthesize and not spec.night_scene:
-        night = synthesize_night(read_rgb(camera), sample_night_params(sample_seed(seed, spec.key)))
+        try:
+            day = read_rgb(camera)
+        except (SampleError, CorruptImageError) as error:
+            raise UserError(f"cannot synthesise the night frame of sample {spec.sample_token}: {error}") from None
+        night = synthesize_night(day, sample_night_params(sample_seed(seed, spec.key)))
         camera_file = f"{camera.channel}.png"
         cv2.imwrite(str(folder / camera_file), cv2.cvtColor(night, cv2.COLOR_RGB2BGR))
     else:

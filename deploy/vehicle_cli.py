@@ -14,7 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from deploy.config import DeployConfig
+from preprocessing.cli_types import FiniteFloat
 from preprocessing.config import load_config, validate
+from preprocessing.errors import NothingProducedError
 
 app = typer.Typer()
 
@@ -101,8 +103,8 @@ def vehicle(
     config: Optional[Path] = typer.Option(None, help=CONFIG_HELP),
     precision: Optional[str] = typer.Option(None, help="fp32, fp16 or int8 [config: fp32]."),
     steps: Optional[int] = typer.Option(None, min=1, help="DDIM steps of the full schedule [default: the model's]."),
-    guidance: Optional[float] = typer.Option(None, min=0.0, help="Classifier-free guidance weight [default: the model's]."),
-    t_start: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Start time t̃ [default: the model's]."),
+    guidance: Optional[float] = typer.Option(None, click_type=FiniteFloat(min=0.0), help="Classifier-free guidance weight [default: the model's]."),
+    t_start: Optional[float] = typer.Option(None, click_type=FiniteFloat(min=0.0, max=1.0), help="Start time t̃ [default: the model's]."),
     seed: Optional[int] = typer.Option(None, help="Noise seed (combined with each frame's name) [config: 0]."),
     threads: Optional[int] = typer.Option(None, min=1, help="onnxruntime threads [config: 2]."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run in --out."),
@@ -131,3 +133,6 @@ def vehicle(
         + (f"latency mean {latency['mean']:.0f} ms" if latency else "no frame enhanced")
         + (f"; {redundancy['measure']} mean {redundancy['mean']:.3g} nats" if redundancy else "")
     )
+    if not summary["status"].get("ok"):
+        raise NothingProducedError(f"no frame of {frames} was enhanced (status {summary['status']}, flags "
+                                   f"{summary['flags']}; reasons in {out / 'log.jsonl'})")

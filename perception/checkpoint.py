@@ -21,8 +21,9 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL
 from diffusers.training_utils import EMAModel
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
+from perception.tensor_files import load_tensors
 from preprocessing.atomic import atomic_directory
 from preprocessing.errors import UserError
 
@@ -106,7 +107,7 @@ def checkpoint_vae(checkpoint: Checkpoint) -> AutoencoderKL:
     """Rebuild the checkpoint's AutoencoderKL with its weights."""
     config = json.loads((checkpoint.path / "vae_config.json").read_text())
     vae = AutoencoderKL.from_config(config)
-    vae.load_state_dict(load_file(str(checkpoint.path / "vae.safetensors")))
+    vae.load_state_dict(load_tensors(checkpoint.path / "vae.safetensors"))
     return vae
 
 
@@ -117,10 +118,10 @@ def restore_training_state(checkpoint: Checkpoint, optimizer: torch.optim.Optimi
             f"{checkpoint.path}: EMA was {'on' if 'ema' in checkpoint.state else 'off'} in this run; "
             "keep train.ema_decay as it was to resume"
         )
-    tensors = load_file(str(checkpoint.path / "optimizer.safetensors"))
+    tensors = load_tensors(checkpoint.path / "optimizer.safetensors")
     optimizer.load_state_dict(optimizer_state_dict(tensors, checkpoint.state["optimizer"]))
     if ema is not None:
-        shadow = load_file(str(checkpoint.path / "ema.safetensors"))
+        shadow = load_tensors(checkpoint.path / "ema.safetensors")
         device = next(vae.parameters()).device
         shadow_params = [shadow[name].to(device) for name, _ in vae.named_parameters()]
         ema.load_state_dict({**checkpoint.state["ema"], "shadow_params": shadow_params})

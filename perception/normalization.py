@@ -11,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
+
+from perception.tensor_files import load_tensors
 
 
 class LatentStatistics:
@@ -83,5 +85,5 @@ class LatentNormalizer(nn.Module):
 
     @classmethod
     def load(cls, path: Path) -> LatentNormalizer:
-        tensors = load_file(str(path))
+        tensors = load_tensors(path)
         return cls(tensors["mean"], tensors["std"])

@@ -12,8 +12,16 @@ from typing import Iterator
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
+    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``; an OSError
+    names ``path`` (a full disk reports no file at all, a denied ``mkstemp`` its temporary name)."""
     path = Path(path)
+    try:
+        _write_and_replace(path, data)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from None
+
+
+def _write_and_replace(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from preprocessing.config import load_config, validate
+from preprocessing.errors import NothingProducedError
 from preprocessing.world.cli import app as world_app
 
 app = typer.Typer()
@@ -76,6 +77,9 @@ def ingest(
     if counts["skipped"]:
         why = counts["skipped_by_error"]
         console.print(f"[yellow]skipped {counts['skipped']}[/] of {counts['planned']}: {why} (reasons in manifest.json)")
+    if not counts["written"]:
+        raise NothingProducedError(f"no sample written to {settings.out}: all {counts['planned']} were skipped "
+                                   f"(reasons in {Path(settings.out) / 'manifest.json'})")
 
 
 @app.command()

@@ -12,11 +12,42 @@ from preprocessing.errors import UserError
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
+MAX_NESTING = 64  # the configs nest 4 deep; a YAML nested ~1000 deep would crash the parser's recursion
+
 
 class StrictModel(BaseModel):
-    """Base for every config section: unknown keys are errors (a typo must not be silently ignored)."""
+    """Base for every config section: unknown keys are errors (a typo must not be silently ignored) and
+    every float is finite (no setting means anything at ±inf or NaN: ``guidance: .inf`` gave black frames).
+    Dataclass sections without a pydantic config of their own inherit both rules."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class StrictLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` that refuses a key given twice in one mapping (the last one would silently win)
+    and nesting deeper than ``MAX_NESTING``."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        if self.depth >= MAX_NESTING:
+            raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_NESTING} levels", self.peek_event().start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` then overriding a key is no duplicate
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def format_validation_error(error: ValidationError, source: str) -> str:
@@ -33,9 +64,10 @@ def load_config(path: str | Path, model: type[ConfigT], overrides: dict | None =
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise UserError(f"config {path} is not valid YAML: {error}") from None
+        with open(path, encoding="utf-8") as handle:  # the error marks then name the file, not "<unicode string>"
+            data = yaml.load(handle, StrictLoader) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise UserError(f"config {path} is not valid YAML: {' '.join(str(error).split())}") from None
     if not isinstance(data, dict):
         raise UserError(f"config {path} must be a mapping at the top level, got {type(data).__name__}")
     data.update(overrides or {})

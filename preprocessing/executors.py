@@ -6,17 +6,21 @@ runs in-process (handy for debugging). Local pools fork where the OS can (like t
 "spawn" would re-import the ``__main__`` module — the whole ``nightfusion`` CLI with every stage —
 in each worker; workers run numpy/OpenCV code only. Ray runs on a local ad-hoc cluster of
 ``workers`` CPUs, or on an existing cluster given ``address`` (workers must see the same paths).
-Every worker runs OpenCV and BLAS single-threaded: parallelism comes from the workers.
+Every worker runs OpenCV and BLAS single-threaded: parallelism comes from the workers. Every worker
+dies with the process that runs the tasks (``preprocessing.lifetime``), even when that one is killed.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import socket
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable, Iterable, Iterator
 
 from preprocessing.errors import UserError
+from preprocessing.lifetime import die_with
 
 EXECUTORS = ("local", "ray")
 
@@ -39,8 +43,11 @@ def _single_threaded_libraries() -> Iterator[None]:
         cv2.setNumThreads(previous)
 
 
-def _single_threaded(fn: Callable, task):
-    """``fn(task)`` with single-threaded libraries (Ray workers are fresh processes, not forks)."""
+def _single_threaded(fn: Callable, task, owner: tuple[str, int]):
+    """``fn(task)`` with single-threaded libraries (Ray workers are fresh processes, not forks), in a
+    worker that dies with ``owner`` (host, PID) when it runs on the owner's host."""
+    if owner[0] == socket.gethostname():
+        die_with(owner[1])
     with _single_threaded_libraries():
         return fn(task)
 
@@ -53,7 +60,9 @@ def _inline(fn: Callable, tasks: Iterable) -> Iterator:
 def _pool(fn: Callable, tasks: Iterable, workers: int) -> Iterator:
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     with _single_threaded_libraries():
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=die_with, initargs=(os.getpid(),)
+        )
         try:
             pending = {pool.submit(fn, task) for task in tasks}
             while pending:
@@ -73,7 +82,8 @@ def _ray(fn: Callable, tasks: Iterable, workers: int, address: str | None) -> It
         ray.init(include_dashboard=False, log_to_driver=False, **options)
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(_single_threaded)
-        pending = [remote.remote(fn, task) for task in tasks]
+        owner = (socket.gethostname(), os.getpid())
+        pending = [remote.remote(fn, task, owner) for task in tasks]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])

@@ -4,7 +4,8 @@ Each shard (``shard_size`` consecutive planned samples) is one task; a worker wr
 then its index JSON atomically, and a shard is done when its index exists and the tar matches
 the recorded checksum. ``resume=True`` skips done shards and redoes the rest; since the plan and
 every shard are deterministic, a resumed run ends byte-identical to an uninterrupted one. The
-manifest is written last, so a directory without ``manifest.json`` is an unfinished run.
+manifest is written last, so a directory without ``manifest.json`` is an unfinished run. One run
+at a time writes a directory (``preprocessing.output_lock``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from preprocessing.errors import UserError
 from preprocessing.executors import run_tasks
 from preprocessing.geometry import compiled
 from preprocessing.ingest_config import IngestConfig
-from preprocessing.planning import Selection, plan
+from preprocessing.output_lock import exclusive_output, has_content
+from preprocessing.planning import Plan, Selection, plan
 from preprocessing.sample import SampleSettings
 from preprocessing.shard_worker import ShardTask, process_shard
 from preprocessing.shards import (
@@ -36,16 +38,15 @@ RUN_FILE = "ingest.json"
 
 
 def _prepare_output(out: Path, fingerprint: dict, resume: bool) -> None:
-    """Create ``out`` or, on resume, check it was made by the same configuration; drop stale temp files."""
+    """Check that ``out`` is empty or, on resume, was made by the same configuration; drop stale temp files."""
     run_file = out / RUN_FILE
     if resume and run_file.is_file():
         previous = _read_run_file(run_file)
         changed = sorted(key for key in fingerprint.keys() | previous.keys() if fingerprint.get(key) != previous.get(key))
         if changed:
             raise UserError(f"--resume: {out} was ingested with different settings ({', '.join(changed)}); use a new --out")
-    elif out.exists() and any(out.iterdir()):
+    elif has_content(out):
         raise UserError(f"{out} is not empty; pass --resume to continue that run, or choose a new --out")
-    out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob(".*.tmp"):  # left by a killed writer; never a complete file
         stale.unlink(missing_ok=True)
     atomic_write_json(run_file, fingerprint)
@@ -107,6 +108,11 @@ def ingest(config: IngestConfig, resume: bool = False, on_progress: Callable[[in
     if config.camera not in {record["channel"] for record in nusc.sensor}:
         raise UserError(f"camera channel {config.camera!r} not in {config.dataroot}/{config.version}/sensor.json")
     planned = plan(nusc, _selection(config))  # before touching OUT: bad selections leave nothing behind
+    with exclusive_output(out):  # a --resume never races a live run (or a live worker of it) on OUT
+        return _write(config, out, planned, resume, on_progress)
+
+
+def _write(config: IngestConfig, out: Path, planned: Plan, resume: bool, on_progress: Callable[[int, int], None] | None) -> dict:
     _prepare_output(out, config.fingerprint(), resume)
     chunks = [tuple(planned.specs[i : i + config.shard_size]) for i in range(0, len(planned.specs), config.shard_size)]
     settings = _settings(config)

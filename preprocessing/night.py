@@ -41,8 +41,6 @@ _EPS = 1e-8
 class NightRanges:
     """Distributions of the synthesis parameters (defaults: the low-light literature, SPEC §4)."""
 
-    __pydantic_config__ = {"extra": "forbid"}  # validated as a config section: typos are errors
-
     gamma: tuple[float, float] = (2.0, 3.5)  # uniform
     red_gain: tuple[float, float] = (1.9, 2.4)  # uniform
     blue_gain: tuple[float, float] = (1.5, 1.9)  # uniform

@@ -43,8 +43,6 @@ class PointCloudError(ValueError):
 class RadarFilters:
     """Radar states to keep (the devkit's defaults: valid, any dyn_prop but 7 "stopped", unambiguous)."""
 
-    __pydantic_config__ = {"extra": "forbid"}
-
     invalid_states: tuple[int, ...] = DEFAULT_INVALID_STATES
     dynprop_states: tuple[int, ...] = DEFAULT_DYNPROP_STATES
     ambig_states: tuple[int, ...] = DEFAULT_AMBIG_STATES

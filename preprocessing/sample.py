@@ -20,6 +20,7 @@ import numpy as np
 from preprocessing.frames import SampleSpec, SensorFrame
 from preprocessing.geometry import Chain, Pose
 from preprocessing.headlights import headlight_light, scene_depth
+from preprocessing.images import decode_rgb
 from preprocessing.night import NightParams, NightRanges, sample_night_params, synthesize_night
 from preprocessing.pointclouds import RADAR_FIELDS, CameraPoints, RadarFilters, load_sensor_clouds, project_clouds
 from preprocessing.raster import rasterize, rasterize_radar, scale_intrinsic
@@ -65,7 +66,8 @@ def sample_seed(seed: int, key: str) -> int:
 
 
 def read_rgb(frame: SensorFrame) -> np.ndarray:
-    """[H,W,3] uint8 RGB of a camera frame; SampleError if missing, truncated or of the wrong size."""
+    """[H,W,3] uint8 RGB of a camera frame; SampleError if missing, truncated or of the wrong size,
+    CorruptImageError if its data is damaged."""
     path = Path(frame.path)
     try:
         data = path.read_bytes()
@@ -73,12 +75,12 @@ def read_rgb(frame: SensorFrame) -> np.ndarray:
         raise SampleError(f"{path}: cannot read image ({error.strerror or error})") from None
     if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-64:]:  # libjpeg would silently grey-fill the rest
         raise SampleError(f"{path}: truncated JPEG (no end-of-image marker)")
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
+    rgb = decode_rgb(data, str(path)) if data else None
+    if rgb is None:
         raise SampleError(f"{path}: not a decodable image")
-    if (bgr.shape[1], bgr.shape[0]) != tuple(frame.size):
-        raise SampleError(f"{path}: image is {bgr.shape[1]}x{bgr.shape[0]}, its record says {frame.size[0]}x{frame.size[1]}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # OpenCV decodes BGR; everything downstream is RGB
+    if (rgb.shape[1], rgb.shape[0]) != tuple(frame.size):
+        raise SampleError(f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]}, its record says {frame.size[0]}x{frame.size[1]}")
+    return rgb
 
 
 def _lag(points: CameraPoints) -> np.ndarray:

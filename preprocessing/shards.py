@@ -132,7 +132,7 @@ def read_json(path: Path) -> dict:
         return json.loads(path.read_text())
     except FileNotFoundError:
         raise ShardFormatError(f"{path} not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise ShardFormatError(f"{path} is not valid JSON ({error})") from None
 
 

@@ -4,7 +4,8 @@
 sample_data whose calibrated_sensor is missing), which would make one bad row cost the whole
 dataset. ``TolerantNuScenes`` drops such rows before indexing and records each as a defect
 (table, token, reason, and the sample it belonged to) so the planner can skip exactly the
-affected samples with that reason. A table file that is not JSON at all is a ``UserError``.
+affected samples with that reason. A table file that is not JSON at all, or a table the devkit
+needs that holds no records, is a ``UserError``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ CAMERA_CHANNELS = ("CAM_FRONT", "CAM_FRONT_RIGHT", "CAM_BACK_RIGHT", "CAM_BACK",
 LIDAR_CHANNEL = "LIDAR_TOP"
 RADAR_CHANNELS = ("RADAR_FRONT", "RADAR_FRONT_LEFT", "RADAR_FRONT_RIGHT", "RADAR_BACK_LEFT", "RADAR_BACK_RIGHT")
 KNOWN_CHANNELS = frozenset((*CAMERA_CHANNELS, LIDAR_CHANNEL, *RADAR_CHANNELS))
+REQUIRED_TABLES = ("scene", "sample", "sample_data", "sensor", "calibrated_sensor", "ego_pose", "log", "map")
 _SAMPLE_DATA_KEYS = (
     "sample_token", "ego_pose_token", "calibrated_sensor_token", "filename", "timestamp", "is_key_frame", "prev", "next"
 )
@@ -35,7 +37,7 @@ class TolerantNuScenes(NuScenes):
             raise UserError(f"nuScenes tables not found: {table_root} (check --dataroot and --version)")
         try:
             super().__init__(version=version, dataroot=str(dataroot), verbose=False)
-        except (KeyError, AssertionError, TypeError, ValueError) as error:  # a defect that is not row-local
+        except (KeyError, IndexError, AssertionError, TypeError, ValueError) as error:  # a defect that is not row-local
             raise UserError(f"cannot index the nuScenes tables in {table_root}: {type(error).__name__} {error}") from None
 
     def __load_table__(self, table_name) -> list:
@@ -44,7 +46,7 @@ class TolerantNuScenes(NuScenes):
             table = json.loads(path.read_text())
         except FileNotFoundError:
             raise UserError(f"nuScenes table missing: {path}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
             raise UserError(f"nuScenes table {path} is not valid JSON ({error})") from None
         if not isinstance(table, list):
             raise UserError(f"nuScenes table {path} must be a JSON list of records")
@@ -81,6 +83,9 @@ class TolerantNuScenes(NuScenes):
             lambda row: _missing(row, "instance_token", tokens["instance"], "instance")
             or _missing(row, "sample_token", tokens["sample"], "sample"),
         )
+        empty = [table for table in REQUIRED_TABLES if not getattr(self, table)]
+        if empty:  # the devkit indexes their first rows (an IndexError otherwise)
+            raise UserError(f"nuScenes tables in {self.table_root} hold no usable records: {', '.join(empty)}")
         super().__make_reverse_index__(verbose)
 
     def has(self, table: str, token: str) -> bool:

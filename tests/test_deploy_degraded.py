@@ -1,14 +1,19 @@
-"""Degraded inputs: absent sensors, non-finite points, unreadable images and calibrations never crash the runtime."""
+"""Degraded inputs: absent sensors, non-finite points, unreadable or corrupt images and calibrations never crash the
+runtime; non-finite outputs are flagged, never written."""
 
 import json
+import os
 
+import cv2
 import numpy as np
 import pytest
 
-from deploy.runtime import VehicleRuntime, run_recording
+from deploy.runtime import RuntimeSettings, VehicleRuntime, run_recording
 from deploy.runtime.sequence import LOG_FILE, read_log
 from preprocessing.errors import UserError
+from preprocessing.output_lock import LOCK_FILE, exclusive_output
 from tests.fixtures.deploy import lidar_points, radar_points, write_frame
+from tests.test_image_decoding import flipped
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +165,65 @@ def test_a_degraded_recording_runs_through_and_resumes(runtime, tmp_path):
     for name in ("000000", "000001", "000004"):
         assert (out / "frames" / f"{name}.png").read_bytes() == (tmp_path / "straight" / "frames" / f"{name}.png").read_bytes()
     assert not (out / "frames" / "000002.png").exists()
+
+
+def test_a_corrupt_image_is_flagged_and_never_enhanced(runtime, reference, tmp_path):
+    intact = (tmp_path / "intact" / "f" / "CAM_FRONT.jpg").read_bytes()
+    image, record = runtime.process(write_frame(tmp_path / "jpeg" / "f", image=flipped(intact)))
+    assert image is None and record["status"] == "skipped" and record["flags"] == ["image_corrupt"]
+    assert "CAM_FRONT.jpg: corrupt JPEG" in record["error"]
+    png = write_frame(tmp_path / "png" / "f")
+    pixels = cv2.imread(str(png / "CAM_FRONT.jpg"))
+    data = bytearray(cv2.imencode(".png", pixels)[1].tobytes())
+    data[len(data) // 2] ^= 0xFF  # libpng: CRC error
+    (png / "CAM_FRONT.jpg").write_bytes(bytes(data))  # the name does not matter, the content does
+    image, record = runtime.process(png)
+    assert image is None and record["flags"] == ["image_corrupt"] and "corrupt PNG" in record["error"]
+
+
+@pytest.mark.parametrize("entry", ["../intact/f/LIDAR_TOP.pcd.bin", "/etc/passwd", "sub/LIDAR_TOP.pcd.bin", ".."])
+def test_calibration_files_stay_inside_the_frame_folder(runtime, tmp_path, entry):
+    frame = write_frame(tmp_path / "f")
+    calibration = json.loads((frame / "calibration.json").read_text())
+    calibration["lidar"]["file"] = entry
+    (frame / "calibration.json").write_text(json.dumps(calibration))
+    image, record = runtime.process(frame)
+    assert image is None and record["flags"] == ["calibration_invalid"]
+    assert "lidar.file" in record["error"] and "not a plain file name" in record["error"]
+
+
+def test_a_sensor_with_no_return_in_view_is_flagged(runtime, tmp_path):
+    rng = np.random.default_rng(3)
+    behind = lidar_points(rng)
+    behind[:, 0] *= -1  # every LiDAR point behind the car
+    radar = {"RADAR_FRONT": radar_points(rng)}
+    radar["RADAR_FRONT"]["x"] *= -1
+    image, record = runtime.process(write_frame(tmp_path / "f", lidar=behind, radar=radar))
+    assert image is not None and record["status"] == "ok"
+    assert record["points"]["lidar_in_view"] == record["points"]["radar_in_view"] == 0
+    assert {"lidar_empty", "radar_empty"} <= set(record["flags"])
+
+
+def test_a_nonfinite_output_is_flagged_not_written(deploy_models, runtime, tmp_path, monkeypatch):
+    frame = write_frame(tmp_path / "f")
+    unbounded = VehicleRuntime(deploy_models.onnx, RuntimeSettings(guidance=float("inf")))  # bypassing the config check
+    image, record = unbounded.process(frame)
+    assert image is None and record["status"] == "skipped" and record["flags"] == ["output_nonfinite"]
+
+    score = runtime.redundancy.score
+    monkeypatch.setattr(runtime.redundancy, "score", lambda latents: {**score(latents), "o_information": float("nan")})
+    image, record = runtime.process(frame)
+    assert image is not None and record["status"] == "ok"  # the frame itself is fine
+    assert record["flags"] == ["output_nonfinite"] and record["redundancy"] is None
+    json.loads(json.dumps(record), parse_constant=lambda name: pytest.fail(f"{name} in the log"))
+
+
+def test_a_run_never_races_a_live_writer_of_its_output(runtime, tmp_path):
+    recording = degraded_recording(tmp_path / "recording")
+    out = tmp_path / "out"
+    with exclusive_output(out):  # a live run holds the output
+        with pytest.raises(UserError, match=f"being written by pid {os.getpid()} on"):
+            run_recording(runtime, recording, out, resume=True)
+        assert [path.name for path in out.iterdir()] == [LOCK_FILE]  # nothing written beside the lock
+    assert run_recording(runtime, recording, out, resume=True)["frames"] == 5
+    assert not (out / LOCK_FILE).exists()

@@ -1,5 +1,6 @@
 """The vehicle runtime works without torch (and numba) and refuses models that were modified or do not belong together."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from deploy.runtime import ModelIntegrityError, RuntimeSettings, VehicleRuntime, load_manifest
@@ -129,3 +131,20 @@ def test_concurrent_runs_share_the_threads_and_equal_runs_one_by_one(deploy_mode
     together = graphs.run_concurrently(calls)
     for (name, inputs), result in zip(calls, together):
         np.testing.assert_array_equal(result, graphs.run_one(name, **inputs))
+
+
+def test_onnxruntime_loads_the_very_bytes_that_were_checked(models_copy, monkeypatch):
+    loaded = []
+    real = ort.InferenceSession
+
+    def recording_session(model, *args, **kwargs):
+        loaded.append(model)
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(ort, "InferenceSession", recording_session)
+    manifest = load_manifest(models_copy)
+    Graphs(manifest)
+    assert loaded and all(isinstance(model, bytes) for model in loaded)  # never a path to open again
+    checked = {entry["sha256"] for entry in manifest.data["files"].values()}
+    assert {hashlib.sha256(model).hexdigest() for model in loaded} <= checked
+    assert len(loaded) == len(manifest.data["graphs"])

@@ -1,5 +1,6 @@
 """``nightfusion info``: NPZ in, JSON out, fitted-model reuse, resume, and one-line errors."""
 
+import io
 import json
 import re
 import subprocess
@@ -68,11 +69,20 @@ def test_single_array_npz_bits_and_resume_guard(tmp_path):
     assert report["measures"]["mi_j"]["value"][0][0] is None  # MI of a variable with itself: undefined
 
 
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda p: p.write_text("not a zip"), "not a readable .npz"),
     (lambda p: np.savez(p, x=np.zeros((10, 3, 2, 2))), "must be \\[n, N\\] or \\[n, N, d\\]"),
     (lambda p: np.savez(p, a=np.arange(10.0), b=np.arange(11.0)), "different numbers of samples"),
-    (lambda p: np.savez(p, a=np.array(["x"] * 10), b=np.arange(10.0)), "not numeric"),
+    (lambda p: np.savez(p, a=np.array(["x"] * 10), b=np.arange(10.0)), "variable 0 is not real numeric"),
+    (lambda p: np.savez(p, a=np.arange(10.0), b=np.arange(10.0) * 1j), "variable 1 is not real numeric .*complex128"),
+    (lambda p: p.write_bytes(npy_bytes(np.zeros((10, 3)))), "single .npy array"),
+    (lambda p: np.savez(p, a=np.arange(10.0), b=np.array([object()] * 10)), "not a readable .npz"),  # a pickle
     (lambda p: np.savez(p, a=np.arange(10.0), b=np.full(10, np.inf)), "variable 1 has a non-finite value"),
 ])
 def test_bad_data_files_are_user_errors(tmp_path, make, message):

@@ -14,6 +14,7 @@ from preprocessing.errors import UserError
 from preprocessing.shards import read_manifest
 from tests.fixtures.shards import ingest_world
 from tests.fixtures.world import replace_file, symlinked_copy
+from tests.test_image_decoding import flipped
 
 ROOT = Path(__file__).parents[1]
 
@@ -51,6 +52,8 @@ def corrupt_world(world, tmp_path_factory):
     expected[order[3]] = "cannot read image"
     replace_file(file(4, "CAM_FRONT"), file(4, "CAM_FRONT").read_bytes()[:5000])
     expected[order[4]] = "truncated JPEG"
+    replace_file(file(9, "CAM_FRONT"), flipped(file(9, "CAM_FRONT").read_bytes()))  # end marker intact
+    expected[order[9]] = "corrupt JPEG"
     replace_file(file(5, "RADAR_BACK_RIGHT"), None)
     expected[order[5]] = "cannot read radar file"
     keyframes[order[6]]["RADAR_FRONT_LEFT"]["calibrated_sensor_token"] = "no-such-calibration"

@@ -1,6 +1,11 @@
-"""Executors: the local pool, in-process and Ray produce the same results and the same shards."""
+"""Executors: the local pool, in-process and Ray produce the same results and the same shards; workers die
+with their owner (a killed ingest with its pool: ``test_ingest_resume.py``)."""
 
 from __future__ import annotations
+
+import signal
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -9,7 +14,7 @@ import pytest
 from preprocessing.errors import UserError
 from preprocessing.executors import run_tasks
 from tests.fixtures.shards import ingest_world
-from tests.test_ingest_resume import tree
+from tests.test_ingest_resume import ROOT, tree
 
 
 def square(x: int) -> int:
@@ -58,3 +63,27 @@ def test_ray_and_local_pool_write_identical_shards(world, shards, tmp_path):
     ingest_world(world, tmp_path / "ray", executor="ray", workers=2)
     pool, ray, inline = tree(tmp_path / "pool"), tree(tmp_path / "ray"), tree(shards)
     assert len(pool) > 3 and pool == ray == inline
+
+
+WATCHER = """
+import sys, time
+from preprocessing.lifetime import die_with
+die_with(int(sys.argv[1]))
+print("watching", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_worker_that_is_no_child_of_its_owner_dies_with_it_too():
+    """Ray workers are children of Ray's raylet, not of the ingest: the watchdog, not the kernel, ends them."""
+    owner = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    watcher = subprocess.Popen([sys.executable, "-c", WATCHER, str(owner.pid)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout.readline() == "watching\n"
+        owner.kill()
+        owner.wait()
+        assert watcher.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        for process in (owner, watcher):
+            process.kill()
+            process.wait()

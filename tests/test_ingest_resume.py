@@ -1,4 +1,4 @@
-"""Kill an ingest mid-run, resume it, and get byte-identical output; refuse unsafe resumes."""
+"""Kill an ingest mid-run, resume it, and get byte-identical output; refuse unsafe resumes; no worker outlives\na killed ingest."""
 
 from __future__ import annotations
 
@@ -30,6 +30,22 @@ def slow(spec, settings):
     return real(spec, settings)
 worker.process_sample = slow
 ingest(IngestConfig.model_validate_json(sys.argv[1]))
+"""
+
+# `nightfusion ingest ARGS` whose shards after the first wait until the file GATE exists: workers are
+# mid-run when the test kills the ingest, and would write as soon as the gate opens if they survived it.
+GATED_INGEST = """
+import sys, time
+from pathlib import Path
+import preprocessing.ingest as ingest
+from deploy.cli import main
+gate, real = Path(sys.argv[1]), ingest.process_shard
+def gated(task):
+    while task.index > 0 and not gate.exists():
+        time.sleep(0.02)
+    return real(task)
+ingest.process_shard = gated
+main(sys.argv[2:])
 """
 
 
@@ -82,3 +98,54 @@ def test_resume_refuses_changed_settings_and_fresh_runs_refuse_leftovers(world, 
         ingest(config(world, out), resume=True)
     with pytest.raises(UserError, match="not empty; pass --resume"):
         ingest(config(world, shards))
+
+
+def children(pid: int) -> list[int]:
+    """PIDs of the processes whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` exists and is neither a zombie nor dead (a killed child may stay a zombie until reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_killed_ingest_takes_its_workers_along_and_a_resume_waits_for_a_live_one(world, shards, tmp_path):
+    out, gate = tmp_path / "killed", tmp_path / "gate"
+    args = ["ingest", "--dataroot", str(world.dataroot), "--version", world.version, "--out", str(out), "--workers", "2",
+            "--resolution", "64x112", "--shard-size", str(SHARDS_OPTIONS["shard_size"]), "--seed", str(SHARDS_OPTIONS["seed"])]
+    process = subprocess.Popen([sys.executable, "-c", GATED_INGEST, str(gate), *args], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(out / "shard-000000.json", process)
+        workers = children(process.pid)
+        assert len(workers) == 2 and all(running(pid) for pid in workers)  # both waiting at the gate, mid-run
+        racing = subprocess.run([sys.executable, "-m", "deploy.cli", *args, "--resume"], cwd=ROOT, capture_output=True, text=True)
+        assert racing.returncode == 2 and f"is being written by pid {process.pid}" in racing.stderr
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a worker of the killed ingest is still running"
+        time.sleep(0.05)
+    written = tree(out)
+    gate.touch()  # a surviving worker would now go on writing its shard
+    time.sleep(1.0)
+    assert tree(out) == written and not (out / "shard-000001.json").exists()
+
+    resumed = subprocess.run([sys.executable, "-m", "deploy.cli", *args, "--resume"], cwd=ROOT, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert tree(out) == tree(shards)  # the stale lock of the killed run did not stand in the way

@@ -1,4 +1,4 @@
-"""The torch-free vehicle runtime: numpy + onnxruntime + opencv only (SPEC §8).
+"""The torch-free vehicle runtime: numpy + onnxruntime + opencv (+ Pillow for strict JPEG decoding) only (SPEC §8).
 
     runtime = VehicleRuntime("runs/onnx", RuntimeSettings(precision="fp32"))
     image, record = runtime.process("recording/000000")        # one frame folder

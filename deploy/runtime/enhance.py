@@ -27,11 +27,13 @@ CONDITIONS = tuple(ENCODER_OF_MODALITY)  # night, radar, lidar
 @dataclass
 class Enhanced:
     """image [B, 3, H, W] in [-1, 1]; latents: the normalised condition latents [B, C, h, w] by modality;
-    seconds: wall time per stage (encode, denoise, decode) and per denoising step."""
+    seconds: wall time per stage (encode, denoise, decode) and per denoising step; finite: False when the
+    final latent or the decoder's raw output held NaN/±inf (clipping to [-1, 1] would hide them)."""
 
     image: np.ndarray
     latents: dict[str, np.ndarray]
     seconds: dict[str, float] = field(default_factory=dict)
+    finite: bool = True
 
 
 class Enhancer:
@@ -53,7 +55,8 @@ class Enhancer:
         return dict(zip(frames, self.graphs.run_concurrently(calls)))
 
     def decode(self, z: np.ndarray) -> np.ndarray:
-        return np.clip(self.graphs.run_one("camera_decoder", z=np.ascontiguousarray(z, dtype=np.float32)), -1.0, 1.0)
+        """Latents → frames [B, 3, H, W] as the decoder gives them (not clipped)."""
+        return self.graphs.run_one("camera_decoder", z=np.ascontiguousarray(z, dtype=np.float32))
 
     def slots(self, latents: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(latents [B, M, C, h, w], target [B, M], presence [B, M]): ``day`` is the target and starts from
@@ -121,6 +124,8 @@ class Enhancer:
         seconds["per_step"] = seconds["denoise"] / len(timesteps)
 
         clock = time.perf_counter()
-        image = self.decode(z[:, self.modalities.index("day")])
+        day = z[:, self.modalities.index("day")]
+        decoded = self.decode(day)
         seconds["decode"] = time.perf_counter() - clock
-        return Enhanced(image, latents, seconds)
+        finite = bool(np.isfinite(day).all() and np.isfinite(decoded).all())
+        return Enhanced(np.clip(decoded, -1.0, 1.0), latents, seconds, finite)

@@ -1,9 +1,9 @@
 """onnxruntime sessions of an export folder, checked against the manifest's input/output signatures.
 
-``Graphs(manifest, precision)`` opens one CPU session per graph; ``graphs.run(name, **inputs)``
-returns the outputs as a dict, ``graphs.run_concurrently(calls)`` runs several at once. A graph
-whose inputs or outputs differ from what the manifest declares (names, ranks, static sizes) belongs
-to another export and is refused.
+``Graphs(manifest, precision)`` opens one CPU session per graph, from the checksum-verified bytes of
+its file (``Manifest.read``); ``graphs.run(name, **inputs)`` returns the outputs as a dict,
+``graphs.run_concurrently(calls)`` runs several at once. A graph whose inputs or outputs differ from
+what the manifest declares (names, ranks, static sizes) belongs to another export and is refused.
 """
 
 from __future__ import annotations
@@ -64,9 +64,10 @@ class Graphs:
             if name == "info_denoiser" and not manifest.has_redundancy:
                 continue
             path = manifest.graph_file(name, precision)
+            model = manifest.read(path.name)  # checked bytes: onnxruntime gets these, not the path
             options = session_options(max(1, threads // CONCURRENT_GROUP.get(name, 1)), spinning=name in SPINNING_GRAPHS)
             try:
-                session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
             except Exception as error:  # onnxruntime raises its own exception types for unloadable models
                 raise ModelIntegrityError(f"{path}: onnxruntime cannot load it ({error})") from None
             check_signature(name, session, declared, str(path))

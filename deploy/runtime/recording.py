@@ -23,7 +23,8 @@ A recording is a folder with one sub-folder per frame, processed in name order::
 ``sensor`` is the sensor → ego transform (nuScenes calibrated_sensor) and ``ego`` the ego → global
 pose at that sensor's capture time (nuScenes ego_pose), so the SPEC §3 chain compensates the ego
 motion between the point sensors and the camera. ``nightfusion record`` writes recordings from a
-nuScenes dataroot. A missing LiDAR/radar entry or file means that sensor is absent for the frame;
+nuScenes dataroot. Every ``file`` is a plain file name inside the frame folder (``deploy.runtime.confined``);
+a missing LiDAR/radar entry or file means that sensor is absent for the frame;
 NaN/inf points are dropped (and counted) instead of rejecting the sweep.
 """
 
@@ -35,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deploy.runtime.confined import confined_file
 from preprocessing.frames import SensorFrame
 from preprocessing.geometry import Pose
 from preprocessing.pcd import PcdError
@@ -69,6 +71,10 @@ def _sensor(frame_dir: Path, entry, where: str, channel: str, camera: bool = Fal
     """One calibration entry → ``SensorFrame``; ``channel`` unless the entry names its own."""
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
         raise ValueError(f"{where} must be an object with a 'file' name")
+    try:
+        path = confined_file(frame_dir, entry["file"])  # a recording must not make the vehicle read elsewhere
+    except ValueError as error:
+        raise ValueError(f"{where}.file: {error}") from None
     channel = str(entry.get("channel", channel))
     intrinsic = size = None
     if camera:
@@ -85,7 +91,7 @@ def _sensor(frame_dir: Path, entry, where: str, channel: str, camera: bool = Fal
         raise ValueError(f"{where}: needs 'sensor' and 'ego' poses with rotation [w, x, y, z] and translation "
                          f"[x, y, z] ({type(error).__name__}: {error})") from None
     return SensorFrame(
-        token=f"{frame_dir.name}/{channel}", channel=channel, path=str(frame_dir / entry["file"]),
+        token=f"{frame_dir.name}/{channel}", channel=channel, path=str(path),
         sensor=sensor, ego=ego, timestamp=int(entry.get("timestamp", 0)), intrinsic=intrinsic, size=size,
     )  # fmt: skip
 
@@ -106,7 +112,7 @@ def read_calibration(frame_dir: Path) -> FrameCalibration:
         radars = tuple(_sensor(frame_dir, entry, f"radars[{i}]", f"RADAR_{i}") for i, entry in enumerate(radars))
     except OSError as error:
         raise FrameError("calibration_invalid", f"{path}: cannot read ({error.strerror or error})") from None
-    except (ValueError, TypeError) as error:  # JSONDecodeError is a ValueError
+    except (ValueError, TypeError, RecursionError) as error:  # JSONDecodeError is a ValueError
         raise FrameError("calibration_invalid", f"{path}: {error}") from None
     return FrameCalibration(camera, lidar, radars)
 

@@ -20,6 +20,8 @@ The numpy mirror of ``fusion.redundancy`` (descriptors) and ``fusion.information
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 
 from deploy.runtime.graphs import Graphs
@@ -55,7 +57,7 @@ class RedundancyScore:
         self.measures = spec["measures"]  # {name: [[coef, divergence name], ...]}
         self.score_name = spec["score"]
         self.nominal = spec["nominal"]
-        with np.load(manifest.folder / spec["draws_file"], allow_pickle=False) as stored:
+        with np.load(io.BytesIO(manifest.read(spec["draws_file"])), allow_pickle=False) as stored:
             draws = {name: stored[name] for name in stored.files}
         self.t, self.alpha, self.sigma = (draws[k][..., None] for k in ("t", "alpha", "sigma"))  # [R, P, 1]
         self.noise, self.filler = draws["noise"], draws["filler"]  # [R, P, D]

@@ -8,7 +8,8 @@ Output folder::
                            frame in flight; ``resume`` skips the frames it already holds
     summary.json           counts by status and flag, latency and redundancy statistics
 
-An existing output is never overwritten without ``resume``.
+An existing output is never overwritten without ``resume``, and one run at a time writes it
+(``preprocessing.output_lock``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from deploy.runtime.manifest import MANIFEST_FILE, sha256_file
 from deploy.runtime.vehicle import VehicleRuntime
 from preprocessing.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from preprocessing.errors import UserError
+from preprocessing.output_lock import exclusive_output, has_content
 
 LOG_FILE, SUMMARY_FILE, FRAMES_DIR = "log.jsonl", "summary.json", "frames"
 
@@ -54,7 +56,7 @@ def read_log(path: Path) -> list[dict]:
 def prepare_output(out: Path, resume: bool) -> list[dict]:
     """The records already done (resume), after rewriting the log without any torn line."""
     log = out / LOG_FILE
-    if out.exists() and any(out.iterdir()) and not resume:
+    if has_content(out) and not resume:
         raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     (out / FRAMES_DIR).mkdir(parents=True, exist_ok=True)
     done = read_log(log)
@@ -101,22 +103,23 @@ def run_recording(
     """Process every frame of ``recording`` into ``out``; returns the summary (also written to ``out``)."""
     recording, out = Path(recording), Path(out)
     frames = list_frames(recording)
-    done = prepare_output(out, resume)
-    finished = {record["frame"] for record in done}
-    on_start(len(frames), len(finished & {frame.name for frame in frames}))
-    records = list(done)
-    for frame in frames:
-        if frame.name in finished:
-            continue
-        image, record = runtime.process(frame)
-        if image is not None:
-            target = out / FRAMES_DIR / f"{frame.name}.png"
-            _, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-            atomic_write_bytes(target, png.tobytes())
-            record["output"] = str(target.relative_to(out))
-        append_record(out / LOG_FILE, record)
-        records.append(record)
-        on_frame(record)
-    summary = summarise(records, runtime)
-    atomic_write_json(out / SUMMARY_FILE, summary)
+    with exclusive_output(out):  # a --resume never races a live run on the same output
+        done = prepare_output(out, resume)
+        finished = {record["frame"] for record in done}
+        on_start(len(frames), len(finished & {frame.name for frame in frames}))
+        records = list(done)
+        for frame in frames:
+            if frame.name in finished:
+                continue
+            image, record = runtime.process(frame)
+            if image is not None:
+                target = out / FRAMES_DIR / f"{frame.name}.png"
+                _, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+                atomic_write_bytes(target, png.tobytes())
+                record["output"] = str(target.relative_to(out))
+            append_record(out / LOG_FILE, record)
+            records.append(record)
+            on_frame(record)
+        summary = summarise(records, runtime)
+        atomic_write_json(out / SUMMARY_FILE, summary)
     return summary

@@ -4,10 +4,14 @@
 the enhanced image (or None) and a log record::
 
     frame       the frame folder's name
-    status      "ok" | "skipped" (the frame cannot be enhanced: bad calibration, unreadable image)
+    status      "ok" | "skipped" (the frame cannot be enhanced: bad calibration, unreadable or corrupt
+                image, non-finite output)
                 | "failed" (an unexpected error; the message is in ``error``)
-    flags       what was wrong with the inputs, e.g. lidar_missing, radar_partial, lidar_nonfinite_points,
-                image_unreadable, calibration_invalid, redundancy_out_of_band (see ``FLAGS``)
+    flags       what was wrong with the inputs or outputs, e.g. lidar_missing, radar_partial,
+                lidar_nonfinite_points, lidar_empty (present, but no return in the camera's view),
+                image_unreadable, image_corrupt (damaged data: never enhanced as a grey-filled frame),
+                calibration_invalid, output_nonfinite (NaN/inf in the enhanced frame: not written; or in
+                the redundancy values: ``redundancy`` is null), redundancy_out_of_band (see ``FLAGS``)
     present     the modalities the model was conditioned on (night, radar, lidar)
     sensors     per sensor channel: "ok", "missing" or the reason it was unusable
     points      returns in view per point sensor and non-finite points dropped
@@ -25,12 +29,12 @@ the monitor sees it); radars that work are used even if others fail.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import cv2
 import numpy as np
 
 from deploy.runtime.enhance import Enhancer
@@ -39,12 +43,14 @@ from deploy.runtime.manifest import load_manifest
 from deploy.runtime.recording import FrameCalibration, FrameError, SensorFileError, read_calibration, read_lidar, read_radar
 from deploy.runtime.redundancy import RedundancyScore
 from deploy.runtime.sensors import camera_input, lidar_map, radar_map
+from preprocessing.images import CorruptImageError
 from preprocessing.pointclouds import RadarFilters
 from preprocessing.sample import SampleError, read_rgb, sample_seed
 
 FLAGS = (
-    "calibration_invalid", "image_unreadable", "lidar_missing", "lidar_unreadable", "lidar_nonfinite_points",
-    "radar_missing", "radar_partial", "radar_nonfinite_points", "redundancy_out_of_band", "internal_error",
+    "calibration_invalid", "image_unreadable", "image_corrupt", "lidar_missing", "lidar_unreadable",
+    "lidar_nonfinite_points", "lidar_empty", "radar_missing", "radar_partial", "radar_nonfinite_points", "radar_empty",
+    "output_nonfinite", "redundancy_out_of_band", "internal_error",
 )  # fmt: skip
 
 
@@ -55,8 +61,6 @@ class RuntimeSettings:
     ``steps``/``guidance``/``t_start`` of None use the model's sampling defaults from the manifest;
     ``seed`` and the frame name seed each frame's noise; ``min_dist``/``radar_filters`` must match ingestion.
     """
-
-    __pydantic_config__ = {"extra": "forbid"}
 
     precision: Literal["fp32", "fp16", "int8"] = "fp32"
     threads: int = 2
@@ -113,10 +117,10 @@ class VehicleRuntime:
         calibration = read_calibration(frame_dir)
         try:
             rgb = read_rgb(calibration.camera)
+        except CorruptImageError as error:
+            raise FrameError("image_corrupt", str(error)) from None
         except SampleError as error:
             raise FrameError("image_unreadable", str(error)) from None
-        except cv2.error:  # read_rgb lets OpenCV's assertion on an empty file through
-            raise FrameError("image_unreadable", f"{calibration.camera.path}: empty or undecodable image") from None
         lidar = self._read_lidar(calibration, record)
         radars = self._read_radars(calibration, record)
         latency["read"] = 1000.0 * (time.perf_counter() - clock)
@@ -128,6 +132,7 @@ class VehicleRuntime:
             frames["lidar"], record["points"]["lidar_in_view"] = lidar_map(*lidar, camera, self.out_size, settings.min_dist)
         if radars:
             frames["radar"], record["points"]["radar_in_view"] = radar_map(radars, camera, self.out_size, settings.min_dist)
+        record["flags"] += [f"{name}_empty" for name in ("lidar", "radar") if record["points"].get(f"{name}_in_view") == 0]
         latency["project"] = 1000.0 * (time.perf_counter() - clock)
         record["present"] = [name for name in ("night", "radar", "lidar") if name in frames]
 
@@ -137,6 +142,8 @@ class VehicleRuntime:
             seed=sample_seed(settings.seed, frame_dir.name),
         )  # fmt: skip
         latency.update({stage: 1000.0 * seconds for stage, seconds in enhanced.seconds.items()})
+        if not enhanced.finite:  # NaN would be written as a black frame, +inf as a white one
+            raise FrameError("output_nonfinite", "the enhanced frame holds NaN/inf values; not written")
         self._score(enhanced.latents, record)
         return to_uint8(enhanced.image[0])
 
@@ -187,7 +194,11 @@ class VehicleRuntime:
         if self.redundancy is None:
             return
         clock = time.perf_counter()
-        record["redundancy"] = self.redundancy.score(latents)
-        if record["redundancy"]["in_band"] is False:
-            record["flags"].append("redundancy_out_of_band")
+        score = self.redundancy.score(latents)
+        if not all(math.isfinite(value) for value in score.values() if isinstance(value, float)):
+            record["flags"].append("output_nonfinite")  # a NaN score is no evidence either way: no value, no band
+        else:
+            record["redundancy"] = score
+            if score["in_band"] is False:
+                record["flags"].append("redundancy_out_of_band")
         record["latency_ms"]["redundancy"] = 1000.0 * (time.perf_counter() - clock)

@@ -14,10 +14,11 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save, save_file
+from safetensors.torch import save, save_file
 
 from fusion.diffusion.config import ModelConfig, SampleConfig, ScheduleConfig
 from fusion.diffusion.model import MultimodalDiT
+from perception.tensor_files import load_tensors
 from preprocessing.atomic import atomic_directory, atomic_write_bytes, atomic_write_json
 from preprocessing.config import validate
 from preprocessing.errors import UserError
@@ -70,7 +71,7 @@ def load_model(folder: Path) -> tuple[MultimodalDiT, ScheduleConfig, SampleConfi
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
         raise UserError(f"{folder} has no {WEIGHTS_FILE}")
-    model.load_state_dict(load_file(weights))
+    model.load_state_dict(load_tensors(weights))
     return (
         model.eval(),
         validate(ScheduleConfig, raw.get("schedule", {}), source),
@@ -124,9 +125,9 @@ def load_training_state(
     if not (checkpoint / "state.json").is_file():
         raise UserError(f"--resume: no training checkpoint in {checkpoint}")
     state = json.loads((checkpoint / "state.json").read_text())
-    model.load_state_dict(load_file(checkpoint / "model.safetensors"))
-    ema.load_state_dict(load_file(checkpoint / "ema.safetensors"))
+    model.load_state_dict(load_tensors(checkpoint / "model.safetensors"))
+    ema.load_state_dict(load_tensors(checkpoint / "ema.safetensors"))
     optimizer.load_state_dict(
-        unflatten_optimizer(load_file(checkpoint / "optimizer.safetensors"), state["param_groups"])
+        unflatten_optimizer(load_tensors(checkpoint / "optimizer.safetensors"), state["param_groups"])
     )
     return int(state["step"])

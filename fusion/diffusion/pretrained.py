@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
 from fusion.diffusion.model import MultimodalDiT
 from fusion.diffusion.multitime import MODALITIES
+from perception.tensor_files import load_tensors
 from preprocessing.errors import UserError
 
 
@@ -52,7 +52,7 @@ def read_reference_checkpoint(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise UserError(f"pretrained DiT checkpoint not found: {path}")
     if path.suffix == ".safetensors":
-        return load_file(path)
+        return load_tensors(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:

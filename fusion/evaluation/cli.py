@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from preprocessing.cli_types import FiniteFloat
+
 app = typer.Typer()
 
 
@@ -17,10 +19,10 @@ def evaluate(
     out: Path = typer.Option(..., help="Folder for metrics.json, metrics.md, grid.png and the plots."),
     regressor: Optional[Path] = typer.Option(None, help="Direct-regressor folder (the --out of train-regressor) to compare with."),
     split: str = typer.Option("val", help="Held-out split of the shards."),
-    t_start: float = typer.Option(0.5, min=0.0, max=1.0, help="Start time t̃ of the enhancement rows."),
+    t_start: float = typer.Option(0.5, click_type=FiniteFloat(min=0.0, max=1.0), help="Start time t̃ of the enhancement rows."),
     generation: bool = typer.Option(True, help="Also rows that generate from T (t̃ = 1)."),
     steps: int = typer.Option(50, min=1, help="DDIM steps of the full schedule."),
-    guidance: float = typer.Option(2.0, min=0.0, help="Classifier-free guidance weight."),
+    guidance: float = typer.Option(2.0, click_type=FiniteFloat(min=0.0), help="Classifier-free guidance weight."),
     seed: int = typer.Option(0, help="Seed of the sampling noise."),
     limit: Optional[int] = typer.Option(None, min=1, help="At most this many frames per test set, spread over it."),
     sweep_frames: int = typer.Option(8, min=0, help="Frames for the PSNR sweeps over t̃/guidance/steps (0: none)."),

@@ -13,6 +13,7 @@ import typer
 from fusion.information.config import EstimatorConfig
 from fusion.information.measures import DEFAULT_MEASURES, MEASURES
 from preprocessing.atomic import atomic_write_bytes, atomic_write_json
+from preprocessing.cli_types import FiniteFloat
 from preprocessing.config import load_config, validate
 from preprocessing.errors import UserError
 
@@ -24,9 +25,13 @@ def load_npz(path: Path) -> tuple[list[str], list[np.ndarray]]:
     if not path.is_file():
         raise UserError(f"data file not found: {path}")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise UserError(f"{path} is a single .npy array; save the variables with numpy.savez (one array per "
+                            "variable, or one [n, N] / [n, N, d] array)")
+        with loaded as npz:
             names, arrays = list(npz.files), [npz[name] for name in npz.files]
-    except (ValueError, OSError, zipfile.BadZipFile) as error:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise UserError(f"{path} is not a readable .npz file of numeric arrays: {error}") from None
     if not arrays:
         raise UserError(f"{path} holds no arrays")
@@ -62,7 +67,7 @@ def info(
     config: Path | None = typer.Option(None, "--config", help="Estimator settings YAML (e.g. configs/information.yaml); defaults if omitted."),
     model: Path | None = typer.Option(None, "--model", help="Fitted-estimator folder: used as is if it exists, otherwise written after fitting."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted fit from its checkpoint (<out or model>.checkpoint)."),
-    test_fraction: float = typer.Option(0.2, "--test-fraction", min=0.0, max=0.9, help="Share of samples held out for measuring; 0 fits and measures on all."),
+    test_fraction: float = typer.Option(0.2, "--test-fraction", click_type=FiniteFloat(min=0.0, max=0.9), help="Share of samples held out for measuring; 0 fits and measures on all."),
     steps: int | None = typer.Option(None, "--steps", min=1, help="Override the number of training steps."),
     mc_repeats: int | None = typer.Option(None, "--mc-repeats", min=1, help="Override the Monte-Carlo repeats."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),

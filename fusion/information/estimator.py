@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from fusion.information.backbones import build_backbone
@@ -33,6 +33,7 @@ from fusion.information.results import NATS_PER_BIT, Estimate, InformationResult
 from fusion.information.schedule import VPSchedule
 from fusion.information.training import Trainer
 from fusion.information.variables import MarginalGaussianizer, Standardizer, as_variables
+from perception.tensor_files import load_tensors
 from preprocessing.atomic import atomic_directory, atomic_write_json
 from preprocessing.errors import UserError
 
@@ -175,7 +176,7 @@ class InformationEstimator:
         if stats.get("gaussianizer") is not None:
             estimator.gaussianizer = MarginalGaussianizer.from_json(stats["gaussianizer"])
         estimator.net = build_backbone(estimator.config, estimator.dims, estimator.schedule)
-        estimator.net.load_state_dict(load_file(directory / "weights.safetensors"))
+        estimator.net.load_state_dict(load_tensors(directory / "weights.safetensors"))
         estimator.net.eval()
         return estimator
 

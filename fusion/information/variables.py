@@ -49,8 +49,8 @@ def as_variables(data, source: str = "data") -> tuple[np.ndarray, tuple[int, ...
     if sizes.pop() == 0:
         raise UserError(f"{source}: no samples")
     for i, block in enumerate(blocks):
-        if not np.issubdtype(block.dtype, np.number):
-            raise UserError(f"{source}: variable {i} is not numeric (dtype {block.dtype})")
+        if block.dtype.kind not in "iuf":  # complex would be cast to its real part, silently
+            raise UserError(f"{source}: variable {i} is not real numeric data (dtype {block.dtype})")
         if block.shape[1] == 0:
             raise UserError(f"{source}: variable {i} has no coordinates")
         bad = ~np.isfinite(block)

@@ -36,13 +36,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from fusion.information.estimator import InformationEstimator
 from fusion.redundancy.analysis import single_thread
 from fusion.redundancy.collect import FrameDescriptors
 from fusion.redundancy.config import RedundancyConfig
 from fusion.redundancy.sensors import Sensor
+from perception.tensor_files import load_tensors
 from preprocessing.atomic import atomic_directory, atomic_write_json
 from preprocessing.errors import UserError
 
@@ -146,7 +147,7 @@ class Monitor:
         meta = json.loads(path.read_text())
         if meta.get("format") != FORMAT:
             raise UserError(f"{path}: unsupported format {meta.get('format')!r}, expected {FORMAT!r}")
-        nulls = {k: v.numpy() for k, v in load_file(Path(directory) / "null_latents.safetensors").items()}
+        nulls = {k: v.numpy() for k, v in load_tensors(Path(directory) / "null_latents.safetensors").items()}
         monitor = cls(
             sensors=tuple(Sensor(**s) for s in meta["sensors"]), cell=meta["cell"], mc_repeats=meta["mc_repeats"],
             seed=meta["seed"], estimator=InformationEstimator.load(Path(directory) / "estimator"), null_latents=nulls,

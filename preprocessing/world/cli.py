@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from preprocessing.cli_types import FiniteFloat
 from preprocessing.world.rig import CAMERA_CHANNELS
 
 app = typer.Typer()
@@ -37,7 +38,7 @@ def world(
     scenes: int = typer.Option(4, min=1, help="Number of scenes (one street and one log each)."),
     samples: int = typer.Option(10, min=2, help="Keyframes (2 Hz samples) per scene."),
     seed: int = typer.Option(0, help="Random seed: the same seed gives identical files."),
-    night_fraction: float = typer.Option(0.3, min=0.0, max=1.0, help="Fraction of night scenes."),
+    night_fraction: float = typer.Option(0.3, click_type=FiniteFloat(min=0.0, max=1.0), help="Fraction of night scenes."),
     version: str = typer.Option("v1.0-mini", help="nuScenes version folder name for the tables."),
     cameras: list[str] = typer.Option(["CAM_FRONT"], "--cameras", help=f"Camera channels: {', '.join(CAMERA_CHANNELS)}."),
     camera_size: str = typer.Option("1600x900", help="Camera resolution WIDTHxHEIGHT (intrinsics scale with it)."),
