@@ -106,7 +106,7 @@ measured {escape(interval["unit"])}s are drawn again with replacement{seeds}, {i
 much the value depends on which {escape(interval["unit"])}s were measured. Frames of one scene are alike, so with
 <code>unit: frame</code> the interval is narrower than a new scene would justify. They are not Monte-Carlo errors
 ({report["mc_repeats"]} repeats per estimate, in <code>report.json</code> as <code>mc_stderr</code>).
-<b>Suspect</b>: the sensor whose share I(X<sub>i</sub>; X∖i) drops the most against {escape(report["reference"])};
+<b>Suspect</b>: the sensor whose share I(X<sub>i</sub>; X∖i) drops the most, as a fraction of its share in {escape(report["reference"])};
 "not separated" when its interval still overlaps the nominal one — then the report does not know.</p>
 <p id="figure-status" class="note">figures not checked (scripts disabled)</p>
 <h2>Measures per condition</h2>

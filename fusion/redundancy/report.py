@@ -14,9 +14,10 @@ Every file is written atomically, so a killed run leaves only complete steps and
 continues after the last one; a directory made with other settings is refused.
 
 Attribution: for a faulted (or control) condition, the change of each sensor's share
-I(X_i; X∖i) against the reference condition (nominal day). A sensor that stops carrying
-information loses all of its share, I(X_i; X∖i) = I(X_i; X_k) + I(X_i; X_j | X_k), while another
-sensor j loses only I(X_j; X_i | X_k) ≤ I(X_i; X∖i): the largest drop names the ``suspect``.
+I(X_i; X∖i) against the reference condition (nominal day), as a fraction of its nominal share. A
+sensor that stops carrying information loses all of its share, while another sensor j loses
+I(X_j; X_i | X_k) of its I(X_j; X_i, X_k) = I(X_j; X_k) + I(X_j; X_i | X_k), a fraction below 1
+(the absolute drops can tie when I(X_i; X_k) is small): the largest fractional drop names the ``suspect``.
 ``separated`` says whether the suspect's interval under the condition lies wholly below its
 nominal one. The change of ∂_iΩ is kept for reference but does not name a suspect: with three
 sensors ∂_iΩ = Ω(X) − Ω(pair) = Ω(X) for every i (the O-information of two variables is 0), so
@@ -90,20 +91,20 @@ class ConditionData:
         return result
 
 
-def _changes(condition: dict, reference: dict, measure: str, sensors: list[str]) -> dict[str, float]:
+def _changes(condition: dict, reference: dict, measure: str, sensors: list[str], relative: bool = False) -> dict[str, float]:
     now, before = condition["measures"][measure]["value"], reference["measures"][measure]["value"]
-    return {name: now[i] - before[i] for i, name in enumerate(sensors)}
+    return {name: (now[i] - before[i]) / (abs(before[i]) if relative else 1.0) for i, name in enumerate(sensors)}
 
 
 def attribution(condition: dict, reference: dict, sensors: list[str]) -> dict:
     """Ω change, per-sensor share and ∂_iΩ changes against the reference, and the suspect (see the module docstring)."""
-    change = _changes(condition, reference, "mi_rest", sensors)
+    change = _changes(condition, reference, "mi_rest", sensors, relative=True)
     suspect = min(change, key=change.get)
     i = sensors.index(suspect)
     separated = condition["measures"]["mi_rest"]["interval"][1][i] < reference["measures"]["mi_rest"]["interval"][0][i]
     out = {
         "omega_change": condition["measures"]["o_information"]["value"] - reference["measures"]["o_information"]["value"],
-        "share_change": change, "suspect": suspect, "separated": bool(separated),
+        "share_change_fraction": change, "suspect": suspect, "separated": bool(separated),
     }  # fmt: skip
     if "o_gradient" in condition["measures"]:
         out["gradient_change"] = _changes(condition, reference, "o_gradient", sensors)
