@@ -6,10 +6,10 @@
 1. A world (``--scenes`` scenes, half at night, CAM_FRONT 480×270 with 12 Hz sweeps) is
    generated and every camera frame ingested at 64×112; tiny autoencoders
    (``configs/autoencoder_tiny.yaml``) are trained on it. Day scenes and night scenes each
-   alternate between calibration and held-out: nominal statistics vary from scene to scene, so
-   the thresholds need several calibration scenes per lighting group to hold on new ones.
-2. The monitor (``configs/redundancy.yaml``: estimator, MC repeats, false-alarm rate) is fitted and
-   calibrated on the nominal frames of the calibration scenes only.
+   alternate between the monitor's scenes and held-out scenes (``SceneFolds``): nominal statistics
+   vary from scene to scene, so the thresholds need several scenes per lighting group to hold on new ones.
+2. The monitor (``configs/redundancy.yaml``: estimator, MC repeats, false-alarm rate, ``monitor.holdout``)
+   is fitted on the nominal frames of one fold of the monitor's scenes and calibrated on the others.
 3. Every held-out frame is scored nominal (false alarms) and with each fault injected before
    projection and encoding (detections). Target: ≥ 90 % detection of camera blackout and LiDAR
    dropout at ≤ 5 % false alarms on nominal frames.
@@ -31,6 +31,7 @@ from fusion.redundancy.collect import FrameDescriptors, collect, load_records
 from fusion.redundancy.config import ConditionConfig, RedundancyConfig, parse_fault
 from fusion.redundancy.extract import DescriptorExtractor
 from fusion.redundancy.monitor import Monitor, fit_monitor
+from fusion.redundancy.scenes import SceneFolds
 from fusion.redundancy.sensors import data_sensors
 from preprocessing.config import load_config
 
@@ -67,16 +68,6 @@ def build_data(work: Path, scenes: int, samples: int, night_fraction: float) -> 
     return shards, aes
 
 
-def alternate_scenes(records: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Calibration and held-out records: day scenes and night scenes each split alternately."""
-    held_out = set()
-    for night in (False, True):
-        names = sorted({r["scene_name"] for r in records if r["night_scene"] == night})
-        held_out |= set(names[1::2])
-    ordered = sorted(records, key=lambda r: (r["scene_name"], r["timestamp"]))
-    return [r for r in ordered if r["scene_name"] not in held_out], [r for r in ordered if r["scene_name"] in held_out]
-
-
 def cached(work: Path, name: str, make) -> FrameDescriptors:
     stem = work / "descriptors" / name
     if FrameDescriptors.exists(stem):
@@ -102,11 +93,13 @@ def main() -> None:
     from perception import load_autoencoders
 
     shards, aes_dir = build_data(args.work, args.scenes, args.samples, args.night_fraction)
-    records = load_records(shards)
-    calibration_records, held_out = alternate_scenes(records)
+    records = sorted(load_records(shards), key=lambda r: (r["scene_name"], r["timestamp"]))
+    monitor_records, held_out = SceneFolds(folds=2, held_out=1).split(records)
+    fit_records, calibration_records = config.monitor.holdout.split(monitor_records)
     sensors = data_sensors(records, config.sensors)
     extractor = DescriptorExtractor(load_autoencoders(aes_dir), sensors, config.cell)
     nominal = ConditionConfig(name="nominal", scenes="all")
+    fit = cached(args.work, "fit", lambda: collect(fit_records, nominal, extractor, batch=32, progress=True))
     calibration = cached(args.work, "calibration", lambda: collect(calibration_records, nominal, extractor, batch=32, progress=True))
     base = cached(args.work, "held-out", lambda: collect(held_out, nominal, extractor, batch=32, progress=True))
 
@@ -116,11 +109,12 @@ def main() -> None:
         monitor = Monitor.load(monitor_dir)
     else:
         start = stage("monitor", False)
-        active = tuple(s for s in sensors if calibration.activity[s.name].sum() > 0)
-        monitor = fit_monitor(calibration, active, extractor.null_latents, config, progress=True)
+        active = tuple(s for s in sensors if fit.activity[s.name].sum() > 0)
+        monitor = fit_monitor(fit, active, extractor.null_latents, config, progress=True)
         monitor.calibrate(calibration, config.monitor.false_alarm)
         monitor.save(monitor_dir)
-        console.print(f"fitted and calibrated in {time.perf_counter() - start:.0f} s")
+        console.print(f"fitted on {len(fit)} frames, calibrated on {len(calibration)} frames of other scenes "
+                      f"in {time.perf_counter() - start:.0f} s")
 
     table = Table(title=f"online monitor on {len(held_out)} held-out frames ({len({r['scene_name'] for r in held_out})} scenes)")
     table.add_column("condition", no_wrap=True, min_width=36)

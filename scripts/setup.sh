@@ -9,6 +9,17 @@ python=${PYTHON:-python3}
 inputs=(requirements.txt constraints.txt pyproject.toml scripts/setup.sh scripts/patch_torchvision.py)
 fingerprint=$(cat "${inputs[@]}" | sha256sum | cut -d' ' -f1)
 stamp="$venv/.nightfusion-setup"
+
+# The page tests load the HTML reports in headless Chromium (tests/browser.py); without it they fail.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if [[ $(id -u) == 0 ]]; then
+    echo "nightfusion setup: installing Debian's chromium for the browser tests (about a minute)"
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "nightfusion setup: chromium is missing and this is not root: install it (apt-get install -y chromium)" >&2
+  fi
+fi
+
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$fingerprint" ]]; then
   exit 0
 fi

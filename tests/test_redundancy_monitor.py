@@ -19,7 +19,10 @@ def test_monitor_folder_describes_itself(redundancy_monitor):
     assert statistics == ["o_information", "s_information", "mi_rest:camera", "mi_rest:radar", "mi_rest:lidar",
                           "entropy:camera", "entropy:radar", "entropy:lidar"]
     groups = meta["calibration"]["groups"]
-    assert {name: g["frames"] for name, g in groups.items()} == {"all": 75, "day": 50, "night": 25}
+    # fitted on one day scene and the night scene, thresholds from the other day scene (no night scene left)
+    fit, calibration = meta["calibration"]["frames"]["fit"], meta["calibration"]["frames"]["calibration"]
+    assert (fit["frames"], calibration["frames"]) == (50, 25) and not set(fit["scenes"]) & set(calibration["scenes"])
+    assert {name: g["frames"] for name, g in groups.items()} == {"all": 25, "day": 25}
     for group in groups.values():
         cov = np.array(group["cov"])
         assert cov.shape == (8, 8) and np.allclose(cov, cov.T) and (np.linalg.eigvalsh(cov) > 0).all()
@@ -35,11 +38,10 @@ def test_nominal_frames_score_like_calibration(redundancy_monitor, redundancy_sh
     result = check_frames(redundancy_shards, autoencoders, redundancy_monitor, out, [])
     assert json.loads(out.read_text()) == result
     calibration = Monitor.load(redundancy_monitor).calibration
-    for name in ("day", "night"):
-        frames = [f for f in result["frames"] if f["group"] == name]
-        mean = np.mean([[f["o_information"], f["s_information"], *f["shared"].values(), *f["surprise"].values()] for f in frames], axis=0)
-        assert np.allclose(mean, calibration["groups"][name]["mean"], atol=1e-6)
-        assert np.mean([f["flagged"] for f in frames]) <= calibration["false_alarm"] + 1 / len(frames)
+    frames = [f for f in result["frames"] if f["scene"] in calibration["frames"]["calibration"]["scenes"]]
+    mean = np.mean([[f["o_information"], f["s_information"], *f["shared"].values(), *f["surprise"].values()] for f in frames], axis=0)
+    assert np.allclose(mean, calibration["groups"]["day"]["mean"], atol=1e-6)
+    assert np.mean([f["flagged"] for f in frames]) <= 2 * calibration["false_alarm"] + 1 / len(frames)
     assert all(f["flagged"] == (f["distance"] > calibration["groups"][f["group"]]["threshold"]) for f in result["frames"])
 
 
@@ -58,6 +60,22 @@ def test_monitor_input_errors(redundancy_monitor, redundancy_shards, autoencoder
     with pytest.raises(UserError, match="not a redundancy monitor"):
         check_frames(redundancy_shards, autoencoders, tmp_path, None, [])
     assert not (tmp_path / "flags.json").exists()
+
+
+def test_monitor_fits_and_calibrates_on_different_scenes():
+    from fusion.redundancy.config import MonitorConfig
+    from fusion.redundancy.online import monitor_frames
+
+    records = [{"scene_name": f"scene-{s}", "night_scene": s >= 4, "split": "val" if s in (3, 7) else "train", "key": f"{s}-{f}",
+                "timestamp": f}
+               for s in range(8) for f in range(3)]  # fmt: skip
+    fit, calibration = monitor_frames(records, MonitorConfig(fit_split="train"))
+    fit_scenes, calibration_scenes = ({r["scene_name"] for r in part} for part in (fit, calibration))
+    assert fit_scenes == {"scene-0", "scene-2", "scene-4", "scene-6"} and calibration_scenes == {"scene-1", "scene-5"}
+    fit, calibration = monitor_frames(records, MonitorConfig(fit_split="train", calibration_split="val"))
+    assert {r["scene_name"] for r in calibration} == {"scene-3", "scene-7"} and len(fit) == 18
+    with pytest.raises(UserError, match="share the scenes"):
+        monitor_frames(records, MonitorConfig(fit_split=None, calibration_split="val"))
 
 
 def test_scene_out_threshold_keeps_the_false_alarm_rate_on_new_scenes():

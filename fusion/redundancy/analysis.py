@@ -1,12 +1,18 @@
-"""Information measures of one condition's sensor variables, with uncertainty over estimator seeds.
+"""Information measures of one condition's sensor variables: fitted on some scenes, measured on others.
 
-For every seed an ``InformationEstimator`` (fusion.information) is fitted on the condition's
-samples (one per frame cell, plus the dither noise floor) and measured on the same samples:
-Ω, TC, DTC, S, ∂_iΩ per sensor and pairwise MINDE-j mutual information, in nats. A measure's
-``value`` is the mean over seeds, ``std`` the standard deviation over seeds (None with one seed),
-``mc_stderr`` the Monte-Carlo standard error of one estimate (mean over seeds); ``error`` is
-what the plots draw: ``std`` when there are several seeds, else ``mc_stderr``. ``per_frame``
-holds each frame's mean pointwise Ω / TC / DTC (mean over seeds): the redundancy along a scene.
+For every seed an ``InformationEstimator`` (fusion.information) is fitted on the cells of the
+condition's *fitting* frames (plus the dither noise floor) and measured on the cells of its
+*measured* frames, whole scenes apart (``fusion.redundancy.scenes``): an over-fitted denoiser
+would otherwise report the structure it memorised as shared information. Measures, in nats: Ω,
+TC, DTC, S, ∂_iΩ per sensor (three sensors or more), I(X_i; X∖i) per sensor (``mi_rest``, what a
+sensor shares with all the others) and pairwise MINDE-j mutual information.
+
+Per measure: ``value`` is the mean over seeds of the measured estimate, ``interval`` [low, high]
+the bootstrap interval over measured frames or scenes × seeds (``fusion.redundancy.intervals``),
+``seeds`` the value of each seed and ``mc_stderr`` the Monte-Carlo standard error of one
+estimate (how precisely the integral was evaluated on these frames — not an uncertainty about
+the sensors). ``per_frame`` holds each measured frame's mean pointwise Ω / TC / DTC (mean over
+seeds): the redundancy along a scene.
 """
 
 from __future__ import annotations
@@ -21,27 +27,15 @@ from fusion.information.estimator import InformationEstimator
 from fusion.information.results import InformationResult
 from fusion.redundancy.collect import FrameDescriptors
 from fusion.redundancy.config import RedundancyConfig
+from fusion.redundancy.intervals import bootstrap_interval
+from fusion.redundancy.scenes import describe
 
 SCALARS = ("o_information", "tc", "dtc", "s_information")
 PER_FRAME = ("o_information", "tc", "dtc")
 
 
 def measures_for(n_sensors: int) -> tuple[str, ...]:
-    return SCALARS + (("o_gradient",) if n_sensors >= 3 else ()) + ("mi_j",)
-
-
-def _summary(values: list[np.ndarray], stderrs: list[np.ndarray]) -> dict:
-    """Mean / std over seeds and mean MC stderr of one measure (scalar, [N] or [N, N])."""
-    stack, errors = np.stack(values), np.stack(stderrs)
-    std = stack.std(axis=0, ddof=1) if len(values) > 1 else None
-    mc = errors.mean(axis=0)
-    return {
-        "value": _plain(stack.mean(axis=0)),
-        "std": _plain(std) if std is not None else None,
-        "mc_stderr": _plain(mc),
-        "error": _plain(std if std is not None else mc),
-        "seeds": [_plain(v) for v in values],
-    }
+    return SCALARS + (("o_gradient",) if n_sensors >= 3 else ()) + ("mi_rest", "mi_j")
 
 
 def _plain(array):
@@ -64,30 +58,49 @@ def single_thread() -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def fit_and_measure(samples: list[np.ndarray], measures: tuple[str, ...], config: RedundancyConfig, seed: int,
-                    progress: bool = False) -> InformationResult:  # fmt: skip
+def fit_and_measure(fit: list[np.ndarray], measured: list[np.ndarray], measures: tuple[str, ...], config: RedundancyConfig,
+                    seed: int, progress: bool = False) -> InformationResult:  # fmt: skip
+    """Fit one estimator on the ``fit`` variables and measure on the ``measured`` ones (lists of [n, C] per sensor)."""
     estimator = InformationEstimator(config.estimator.model_copy(update={"seed": seed}))
     with single_thread():
-        estimator.fit(samples, measures, progress=progress)
-        return estimator.measure(samples, mc_repeats=config.mc_repeats, seed=seed, progress=progress)
+        estimator.fit(fit, measures, progress=progress)
+        return estimator.measure(measured, mc_repeats=config.mc_repeats, seed=seed, progress=progress)
 
 
-def estimate_condition(descriptors: FrameDescriptors, sensors: list[str], config: RedundancyConfig,
+def summarise(results: list[InformationResult], measured: FrameDescriptors, measures: tuple[str, ...], config: RedundancyConfig) -> dict:
+    """Value, bootstrap interval, per-seed values and MC stderr of each measure (see the module docstring)."""
+    units = np.array([f["scene_name"] if config.interval.unit == "scene" else f["key"] for f in measured.frames])
+    block = {}
+    for name in measures:
+        per_frame = np.stack([measured.per_frame(r[name].pointwise) for r in results])  # [S, n, ...]
+        low, high = bootstrap_interval(per_frame, units, config.interval)
+        values = [r[name].value for r in results]
+        block[name] = {
+            "value": _plain(np.mean(values, axis=0)),
+            "interval": [_plain(low), _plain(high)],
+            "seeds": [_plain(v) for v in values],
+            "mc_stderr": _plain(np.mean([r[name].stderr for r in results], axis=0)),
+        }
+    return block
+
+
+def estimate_condition(fit: FrameDescriptors, measured: FrameDescriptors, sensors: list[str], config: RedundancyConfig,
                        progress: bool = False) -> dict:  # fmt: skip
     """The JSON block of one condition (see the module docstring)."""
     measures = measures_for(len(sensors))
     results = [
-        fit_and_measure(descriptors.samples(sensors, config.dither, seed), measures, config, seed, progress)
+        fit_and_measure(fit.samples(sensors, config.dither, seed), measured.samples(sensors, config.dither, seed),
+                        measures, config, seed, progress)  # fmt: skip
         for seed in config.seeds
     ]
-    block = {name: _summary([r[name].value for r in results], [r[name].stderr for r in results]) for name in measures}
-    per_frame = {name: np.mean([descriptors.per_frame(r[name].pointwise) for r in results], axis=0) for name in PER_FRAME}
+    per_frame = {name: np.mean([measured.per_frame(r[name].pointwise) for r in results], axis=0) for name in PER_FRAME}
     return {
-        "frames": len(descriptors),
-        "samples": len(descriptors) * descriptors.cells,
-        "measures": block,
+        "frames": {"fit": describe(fit.frames), "measured": describe(measured.frames)},
+        "cells_per_frame": measured.cells,
+        "measures": summarise(results, measured, measures, config),
+        "interval": {"unit": config.interval.unit, "level": config.interval.level},
         "per_frame": [
             {"key": f["key"], "scene": f["scene_name"], "timestamp": f["timestamp"], **{m: _plain(per_frame[m][i]) for m in PER_FRAME}}
-            for i, f in enumerate(descriptors.frames)
+            for i, f in enumerate(measured.frames)
         ],
     }

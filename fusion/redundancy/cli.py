@@ -45,7 +45,7 @@ def redundancy(
     faults: Optional[list[str]] = typer.Option(
         None, help="Fault condition KIND[:name=value,...] on day scenes, repeatable; replaces the config's faulted conditions. "
         "Kinds: camera_blackout, camera_overexposure, lidar_dropout, radar_ghosts, extrinsic_drift."),
-    seeds: Optional[int] = typer.Option(None, min=1, help="Number of estimator seeds (uncertainty over seeds) [config: 3]."),
+    seeds: Optional[int] = typer.Option(None, min=1, help="Number of estimator seeds (drawn in the bootstrap intervals) [config: 3]."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted report in OUT (same data and settings)."),
 ) -> None:
     """Sensor-redundancy report: Ω, TC, DTC, S, ∂ᵢΩ and pairwise MI per condition (day, night, injected faults)."""
@@ -58,7 +58,8 @@ def redundancy(
     for name, block in report["conditions"].items():
         omega = block["measures"]["o_information"]
         suspect = block.get("attribution", {}).get("suspect")
-        console.print(f"{name:>24}: Ω = {omega['value']:.3f} ± {omega['error']:.3f} nats" + (f"  suspect {suspect}" if suspect else ""))
+        low, high = omega["interval"]
+        console.print(f"{name:>24}: Ω = {omega['value']:.3f} [{low:.3f}, {high:.3f}] nats" + (f"  suspect {suspect}" if suspect else ""))
     console.print(f"report → {out / 'report.html'}")
 
 

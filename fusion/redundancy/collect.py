@@ -70,6 +70,12 @@ class FrameDescriptors:
             out.append(block + rng.normal(0.0, dither, block.shape).astype(np.float32) if dither else block)
         return out
 
+    def subset(self, keep: list[bool]) -> "FrameDescriptors":
+        """The frames where ``keep`` [n] is true."""
+        mask = np.asarray(keep, dtype=bool)
+        return FrameDescriptors([f for f, k in zip(self.frames, mask) if k], {n: v[mask] for n, v in self.values.items()},
+                                {n: a[mask] for n, a in self.activity.items()})  # fmt: skip
+
     def per_frame(self, pointwise: np.ndarray) -> np.ndarray:
         """Pointwise contributions [n·P, ...] → per-frame means [n, ...]."""
         return pointwise.reshape(len(self), self.cells, *pointwise.shape[1:]).mean(axis=1)

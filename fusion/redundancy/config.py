@@ -1,7 +1,8 @@
 """Settings of the redundancy report and the online monitor (``configs/redundancy*.yaml``), validated.
 
-A *condition* is a set of scenes (day / night / all) and a list of faults injected into every frame
-of them before projection and encoding. ``--faults`` on the command line uses the compact form
+A *condition* is a set of scenes (day / night / all) and either a list of faults injected into every
+frame of them before projection and encoding, or a known-answer ``control`` applied to their
+descriptors (``fusion.redundancy.controls``). ``--faults`` on the command line uses the compact form
 ``KIND[:name=value,...]`` (e.g. ``lidar_dropout:fraction=0.5``, ``extrinsic_drift:sensor=camera,yaw=2``;
 a vector as ``shift=0.1/0/0``) and makes one day-scene condition per fault.
 """
@@ -15,6 +16,8 @@ from pydantic import Field, field_validator, model_validator
 
 from fusion.information.config import EstimatorConfig
 from fusion.redundancy.faults import FAULTS
+from fusion.redundancy.intervals import IntervalConfig
+from fusion.redundancy.scenes import SceneFolds
 from preprocessing.config import StrictModel, validate
 from preprocessing.errors import UserError
 
@@ -46,22 +49,56 @@ class FaultConfig(StrictModel):
         return f"{self.kind}:{params}" if params else self.kind
 
 
+class ControlConfig(StrictModel):
+    """A known-answer control: ``sensor``'s descriptors replaced by independent noise, or by a copy of ``source``'s."""
+
+    kind: Literal["noise", "copy"]
+    sensor: str
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _source_for_copy(self) -> "ControlConfig":
+        if (self.kind == "copy") != (self.source is not None) or self.source == self.sensor:
+            raise ValueError("a copy control needs a source other than its sensor; a noise control takes none")
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.sensor}" + (f"={self.source}" if self.source else "")
+
+
 class ConditionConfig(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.=:,/-]+$")
     scenes: Scenes = "day"
     faults: tuple[FaultConfig, ...] = ()
+    control: ControlConfig | None = None
+
+    @model_validator(mode="after")
+    def _fault_or_control(self) -> "ConditionConfig":
+        if self.faults and self.control:
+            raise ValueError("a condition has faults or a control, not both")
+        return self
+
+    @property
+    def nominal(self) -> bool:
+        return not self.faults and self.control is None
 
 
 class MonitorConfig(StrictModel):
     """Online monitor (``fusion.redundancy.monitor``): fitting and calibration frames, false-alarm rate.
 
+    The estimator is fitted on the scenes of ``fit_split`` and the thresholds are calibrated on
+    other scenes: those of ``calibration_split``, or, when it is null, the ``holdout`` fold of
+    ``fit_split``'s scenes (statistics of the frames the denoiser was fitted on are closer to
+    nominal than those of any new frame, so thresholds set on them flag too many new frames).
     ``dither`` is 0 by default: a noise floor would blur a dark night camera (small descriptors)
     into a dead one (zero descriptors), the very difference the monitor must see.
     """
 
     false_alarm: float = Field(0.05, gt=0, lt=1)
     fit_split: str | None = "train"
-    calibration_split: str | None = None  # None: the fitting frames
+    calibration_split: str | None = None  # None: the holdout fold of fit_split's scenes
+    holdout: SceneFolds = SceneFolds()
     dither: float = Field(0.0, ge=0)
     mc_repeats: int = Field(8, ge=1)
     seed: int = 0
@@ -80,11 +117,17 @@ def _default_conditions() -> tuple[ConditionConfig, ...]:
 
 
 class RedundancyConfig(StrictModel):
-    """Everything that defines a report (and, with ``monitor``, a calibrated monitor)."""
+    """Everything that defines a report (and, with ``monitor``, a calibrated monitor).
+
+    Per condition the report fits its estimators on the scenes outside the ``holdout`` fold and
+    measures on the fold's scenes; ``interval`` says how the uncertainty over measured frames is drawn.
+    """
 
     sensors: tuple[str, ...] = ("modalities",)
     cell: int = Field(1, ge=1)
     split: str | None = None  # frames the report analyses (None: every split)
+    holdout: SceneFolds = SceneFolds()
+    interval: IntervalConfig = IntervalConfig()
     conditions: tuple[ConditionConfig, ...] = Field(default_factory=_default_conditions)
     reference: str = "day"
     seeds: tuple[int, ...] = (0, 1, 2)

@@ -1,6 +1,8 @@
 """Online redundancy monitor: per-frame redundancy from pointwise contributions, thresholds from nominal frames.
 
-One ``InformationEstimator`` is fitted on the cells of nominal frames (no faults). A frame is
+One ``InformationEstimator`` is fitted on the cells of nominal frames (no faults); the thresholds are
+calibrated on nominal frames of *other* scenes (``MonitorConfig``), which score like the new
+frames the monitor will see rather than like the frames its denoiser learned. A frame is
 scored alone: its P cell descriptors are the samples of one ``measure`` call with the monitor's
 fixed Monte-Carlo seed, so its score depends on that frame only. Its statistics are the means over
 its cells of: redundancy Ω = TC − DTC, total dependence S = TC + DTC, per sensor i what it shares
@@ -22,8 +24,9 @@ direction with one calibrated false-alarm rate.
 Folder::
 
     MONITOR_DIR/monitor.json               format, sensors, descriptor cell, MC repeats and seed,
-                                           calibration: statistics (names, K = 2 + 2·sensors) and per
-                                           group: frames, mean [K], cov [K, K], threshold
+                                           calibration: statistics (names, K = 2 + 2·sensors), per
+                                           group: frames, mean [K], cov [K, K], threshold, and the
+                                           fitting and calibration frame sets (disjoint scenes)
     MONITOR_DIR/estimator/                 the fitted estimator (``InformationEstimator.save``)
     MONITOR_DIR/null_latents.safetensors   encode(null input) per sensor kind [C, h, w] (descriptor offset)
 """
@@ -115,8 +118,8 @@ class Monitor:
             members = np.array([lighting(f) == name for f in descriptors.frames])
             if members.sum() >= 2 * k:  # a covariance of k statistics needs clearly more than k frames
                 groups[name] = members
-        if len(descriptors) < k + 2:
-            raise UserError(f"calibrating {k} statistics needs more than {k + 1} nominal frames, got {len(descriptors)}")
+        if len(descriptors) < 3:  # the shrunk covariance copes with fewer frames than statistics, not with 2
+            raise UserError(f"calibrating the monitor needs at least 3 nominal frames, got {len(descriptors)}")
         scenes = np.array([f["scene_name"] for f in descriptors.frames])
         self.calibration = {"false_alarm": false_alarm, "statistics": self.statistic_names, "groups": {}}
         for name, members in groups.items():

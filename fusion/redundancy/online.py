@@ -8,9 +8,10 @@ import numpy as np
 
 from fusion.information.progress import progress_bar
 from fusion.redundancy.collect import collect, load_records, select_records
-from fusion.redundancy.config import ConditionConfig, RedundancyConfig, parse_fault
+from fusion.redundancy.config import ConditionConfig, MonitorConfig, RedundancyConfig, parse_fault
 from fusion.redundancy.extract import DescriptorExtractor
 from fusion.redundancy.monitor import Monitor, fit_monitor
+from fusion.redundancy.scenes import describe
 from fusion.redundancy.sensors import data_sensors
 from preprocessing.atomic import atomic_write_json
 from preprocessing.errors import UserError
@@ -18,9 +19,25 @@ from preprocessing.errors import UserError
 NOMINAL = ConditionConfig(name="nominal", scenes="all")
 
 
+def monitor_frames(records: list[dict], settings: MonitorConfig) -> tuple[list[dict], list[dict]]:
+    """(fitting, calibration) records, whole scenes apart: ``calibration_split``'s scenes, or the holdout
+    fold of ``fit_split``'s scenes; UserError if a scene would be on both sides."""
+    fitting = select_records(records, "all", settings.fit_split)
+    if settings.calibration_split is None:
+        return settings.holdout.split(fitting)
+    calibrating = select_records(records, "all", settings.calibration_split)
+    shared = {r["scene_name"] for r in fitting} & {r["scene_name"] for r in calibrating}
+    if shared:
+        raise UserError(f"monitor: fit_split and calibration_split share the scenes {sorted(shared)}; calibrate on other scenes")
+    return fitting, calibrating
+
+
 def calibrate_monitor(data: Path, autoencoders: Path, out: Path, config: RedundancyConfig, *, overwrite: bool = False,
                       progress: bool = False) -> Monitor:  # fmt: skip
-    """Fit on the nominal frames of ``monitor.fit_split``, set thresholds on ``monitor.calibration_split``, save."""
+    """Fit on the nominal frames of ``monitor.fit_split`` and set thresholds on other scenes (``MonitorConfig``), save.
+
+    ``monitor.json`` records the fitting and calibration frame sets (count, scenes, SHA-256 of the keys).
+    """
     from perception import load_autoencoders
 
     if out.exists() and not overwrite:
@@ -30,20 +47,23 @@ def calibrate_monitor(data: Path, autoencoders: Path, out: Path, config: Redunda
     sensors = data_sensors(records, config.sensors)
     extractor = DescriptorExtractor(load_autoencoders(autoencoders), sensors, config.cell)
 
-    def nominal(split: str | None):
-        chosen = select_records(records, "all", split)
+    fitting, calibrating = monitor_frames(records, settings)
+
+    def nominal(chosen: list[dict], role: str):
         if not chosen:
-            raise UserError(f"{data}: no frames in split {split!r} to calibrate the monitor on")
+            raise UserError(f"{data}: no {role} frames (fit_split {settings.fit_split!r}, calibration_split "
+                            f"{settings.calibration_split!r}, {settings.holdout.folds} scene folds)")
         return collect(chosen, NOMINAL, extractor, config.fault_seed, config.batch_frames, progress)
 
-    train = nominal(settings.fit_split)
+    train = nominal(fitting, "fitting")
     active = tuple(s for s in sensors if train.activity[s.name].sum() > 0)
     if len(active) < 2:
         raise UserError(f"only {[s.name for s in active]} deliver data in the nominal frames; need 2 sensors or more")
-    calibration = nominal(settings.calibration_split) if settings.calibration_split else train
+    calibration = nominal(calibrating, "calibration")
     monitor = fit_monitor(train, active, extractor.null_latents, config, progress)
     with progress_bar("calibrating", len(calibration), progress) as bar:
         monitor.calibrate(calibration, settings.false_alarm, bar)
+    monitor.calibration["frames"] = {"fit": describe(train.frames), "calibration": describe(calibration.frames)}
     monitor.save(out, overwrite=overwrite)
     return monitor
 

@@ -1,12 +1,14 @@
 """The report's figures as PNG bytes (matplotlib, Agg backend: no display needed).
 
 Each function takes the report dict (``fusion.redundancy.report``) and returns one PNG:
-measures per condition, ∂_iΩ per sensor, pairwise MI heat-maps, per-frame Ω along each scene.
+measures per condition, per-sensor shares I(X_i; X∖i) and ∂_iΩ, pairwise MI heat-maps, per-frame Ω
+along each scene. Bars show the value with its bootstrap interval (``fusion.redundancy.intervals``).
 """
 
 from __future__ import annotations
 
 import io
+from functools import partial
 
 import matplotlib
 
@@ -24,13 +26,17 @@ def _png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def _grouped_bars(axis, groups: list[str], series: dict[str, tuple[list[float], list[float]]]) -> None:
-    """Bars of several series side by side per group, with error bars (None → 0)."""
+def _floats(values) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _grouped_bars(axis, groups: list[str], series: dict[str, tuple[list, list, list]]) -> None:
+    """Bars of several series (values, interval lows, interval highs) side by side per group."""
     width = 0.8 / max(1, len(series))
     x = np.arange(len(groups))
-    for k, (label, (values, errors)) in enumerate(series.items()):
-        values = [np.nan if v is None else v for v in values]
-        errors = [0.0 if e is None else e for e in errors]
+    for k, (label, (values, low, high)) in enumerate(series.items()):
+        values, low, high = _floats(values), _floats(low), _floats(high)
+        errors = np.nan_to_num(np.stack([values - low, high - values]).clip(min=0.0))
         axis.bar(x + (k - (len(series) - 1) / 2) * width, values, width, yerr=errors, capsize=3, label=label)
     axis.set_xticks(x, groups, rotation=20, ha="right")
     axis.axhline(0.0, color="black", linewidth=0.8)
@@ -41,28 +47,28 @@ def measures_figure(report: dict) -> bytes:
     """Ω, TC, DTC, S per condition with error bars."""
     names = list(report["conditions"])
     figure, axis = plt.subplots(figsize=(max(6, 1.3 * len(names)), 4))
-    series = {
-        label: ([report["conditions"][c]["measures"][m]["value"] for c in names], [report["conditions"][c]["measures"][m]["error"] for c in names])
-        for m, label in MEASURE_LABELS.items()
-    }  # fmt: skip
+    series = {}
+    for m, label in MEASURE_LABELS.items():
+        blocks = [report["conditions"][c]["measures"][m] for c in names]
+        series[label] = ([b["value"] for b in blocks], [b["interval"][0] for b in blocks], [b["interval"][1] for b in blocks])
     _grouped_bars(axis, names, series)
     axis.set_ylabel(f"information ({report['unit']})")
     axis.set_title("Redundancy (Ω > 0) and total dependence per condition")
     return _png(figure)
 
 
-def gradient_figure(report: dict) -> bytes:
-    """∂_iΩ per sensor, one bar per condition."""
+def per_sensor_figure(report: dict, measure: str, label: str, title: str) -> bytes:
+    """A per-sensor measure (``mi_rest``, ``o_gradient``): bars per sensor, one per condition."""
     sensors, names = report["sensors"], list(report["conditions"])
     figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(sensors) * max(1, len(names)) / 3), 4))
     series = {}
     for c in names:
-        gradient = report["conditions"][c]["measures"].get("o_gradient")
-        if gradient is not None:
-            series[c] = (gradient["value"], gradient["error"])
+        block = report["conditions"][c]["measures"].get(measure)
+        if block is not None:
+            series[c] = (block["value"], *block["interval"])
     _grouped_bars(axis, sensors, series)
-    axis.set_ylabel(f"∂ᵢΩ ({report['unit']})")
-    axis.set_title("Contribution of each sensor to the redundancy: Ω(X) − Ω(X without i)")
+    axis.set_ylabel(f"{label} ({report['unit']})")
+    axis.set_title(title)
     return _png(figure)
 
 
@@ -113,8 +119,11 @@ def per_frame_figure(report: dict) -> bytes:
 
 
 FIGURES = {
-    "measures": ("O-information, TC, DTC and S per condition (error bars: std over seeds, or MC stderr with one seed).", measures_figure),
-    "gradient": ("Gradient of O-information per sensor and condition.", gradient_figure),
+    "measures": ("O-information, TC, DTC and S per condition (bars: bootstrap interval over the measured frames or scenes).", measures_figure),
+    "share": ("What each sensor shares with all the others, I(X_i; X without i), per condition: the drop names the suspect.",
+              partial(per_sensor_figure, measure="mi_rest", label="I(Xᵢ; X∖i)", title="What each sensor shares with the others")),
+    "gradient": ("Gradient of O-information per sensor and condition (with three sensors every ∂ᵢΩ equals Ω).",
+                 partial(per_sensor_figure, measure="o_gradient", label="∂ᵢΩ", title="Ω(X) − Ω(X without i)")),
     "mutual-information": ("Pairwise mutual information (MINDE-j) per condition.", mi_figure),
     "per-frame": ("Per-frame redundancy (mean pointwise Ω of the frame's cells) along each scene.", per_frame_figure),
 }
