@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from fusion.redundancy.html import FIGURE_CHECK_SCRIPT
 from preprocessing.atomic import atomic_write_json, atomic_write_text
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -136,7 +137,9 @@ def write_summary_page(out: Path, ledger: dict) -> Path:
     total = sum(entry["seconds"] for entry in ledger.values())
     page = (f"<!doctype html><meta charset='utf-8'><title>nightfusion demo</title><style>{STYLE}</style>"
             f"<h1>nightfusion demo</h1><p>Every number below was measured by this run "
-            f"({total / 60:.1f} min of stage time); {link(out, out / 'summary.json')} holds them all.</p>" + "".join(parts))  # fmt: skip
+            f"({total / 60:.1f} min of stage time); {link(out, out / 'summary.json')} holds them all.</p>"
+            "<p id='figure-status' class='muted'>figures not checked (scripts disabled)</p>" + "".join(parts)
+            + f"<script>{FIGURE_CHECK_SCRIPT}</script>")  # fmt: skip
     atomic_write_json(out / "summary.json", ledger)
     atomic_write_text(out / "index.html", page)
     return out / "index.html"

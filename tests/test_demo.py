@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from deploy.cli import app
 from deploy.demo import STAGES, STAGES_FILE
+from tests.browser import render
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "demo_tiny.yaml"
 runner = CliRunner()
@@ -34,8 +35,12 @@ def test_every_stage_runs_and_the_page_shows_its_numbers(demo):
     assert list(ledger) == list(STAGES)
     assert json.loads((demo / "summary.json").read_text()) == ledger
     page = (demo / "index.html").read_text()
-    night = ledger["evaluation"]["result"]["methods"]["night input"]["psnr"]
-    assert f"{night['mean']:.2f} ± {night['std']:.2f}" in page
+    test_sets = ledger["evaluation"]["result"]["test_sets"]
+    assert test_sets["synthetic night"]["frames"] > 0
+    for test_set in test_sets.values():
+        if test_set["frames"]:
+            night = test_set["methods"]["night input"]["psnr"]
+            assert f"{night['mean']:.2f} ± {night['std']:.2f}" in page
     assert ledger["diffusion"]["result"]["loss_after"] < ledger["diffusion"]["result"]["loss_before"]
     assert ledger["vehicle"]["result"]["status"] == {"ok": 2}
     rates = ledger["monitor"]["result"]["flag_rates"]  # 4 held-out frames of a monitor fitted on 12
@@ -43,6 +48,19 @@ def test_every_stage_runs_and_the_page_shows_its_numbers(demo):
     # every link and image on the page points at a file the run wrote
     for target in re.findall(r'(?:href|src)="([^"]+)"', page):
         assert (demo / target).exists(), target
+
+
+def test_summary_page_shows_its_figures_and_tables_in_headless_chromium(demo, tmp_path):
+    page = render(demo / "index.html", tmp_path)
+    images = re.findall(r"<img ", page.dom)
+    assert len(images) >= 3  # evaluation grid, darkness plot, vehicle frames
+    assert re.search(rf'id="figure-status"[^>]*>{len(images)} of {len(images)} figures rendered<', page.dom), page.dom[:500]
+    tables = re.findall(r"<table>.*?</table>", page.dom, flags=re.S)
+    evaluation = json.loads((demo / STAGES_FILE).read_text())["evaluation"]["result"]["test_sets"]
+    for name, test_set in ((n, t) for n, t in evaluation.items() if t["frames"]):
+        constant = test_set["methods"]["constant (train mean day)"]["psnr"]
+        assert any(f"{constant['mean']:.2f} ± {constant['std']:.2f}" in table for table in tables), name
+    assert len(page.coloured_rows()) > 0.03 * page.screenshot.shape[0]  # the frames and plots are drawn
 
 
 def test_rerun_resumes_after_the_last_finished_stage(demo):

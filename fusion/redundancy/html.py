@@ -1,7 +1,7 @@
 """The report as one self-contained HTML page: inline CSS, plots embedded as base64 PNG, no network.
 
 A short inline script counts the figures the browser actually decoded and writes the result into
-``#figure-status`` (the headless-browser test reads it back).
+``#figure-status`` (the headless-browser tests read it back; the demo's summary page uses it too).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #eee
 figcaption { color: #555; font-size: 0.9em; } .note { color: #555; }
 """
 
-SCRIPT = """
+FIGURE_CHECK_SCRIPT = """
 window.addEventListener("load", function () {
-  var images = document.querySelectorAll("figure img");
+  var images = document.querySelectorAll("img");
   var shown = Array.prototype.filter.call(images, function (img) { return img.complete && img.naturalWidth > 0; });
   document.getElementById("figure-status").textContent = shown.length + " of " + images.length + " figures rendered";
 });
@@ -120,6 +120,6 @@ two variables is 0), so differences between sensors are estimator error; it attr
 {_per_sensor_table(report, "o_gradient", "∂ᵢΩ")}
 <h2>Figures</h2>
 {figures}
-<script>{SCRIPT}</script>
+<script>{FIGURE_CHECK_SCRIPT}</script>
 </body></html>
 """
