@@ -126,6 +126,7 @@ class RedundancyConfig(StrictModel):
     sensors: tuple[str, ...] = ("modalities",)
     cell: int = Field(1, ge=1)
     split: str | None = None  # frames the report analyses (None: every split)
+    frame_stride: int = Field(1, ge=1, description="analyse every k-th frame (scene by scene, in time order): 12 Hz neighbours nearly repeat")
     holdout: SceneFolds = SceneFolds()
     interval: IntervalConfig = IntervalConfig()
     conditions: tuple[ConditionConfig, ...] = Field(default_factory=_default_conditions)
