@@ -1,0 +1,34 @@
+"""Every shipped config of the training and demo stages validates, and the demo's references resolve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploy.demo import DemoConfig
+from fusion.diffusion.config import MLDConfig
+from fusion.redundancy.config import RedundancyConfig
+from fusion.regression.config import RegressorConfig
+from perception.config import AutoencodersConfig
+from preprocessing.config import load_config
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+MODELS = {"autoencoder_": AutoencodersConfig, "mld_": MLDConfig, "regressor_": RegressorConfig,
+          "redundancy": RedundancyConfig, "demo": DemoConfig}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", sorted(p for p in CONFIGS.glob("*.yaml") if any(p.name.startswith(k) for k in MODELS)), ids=str)
+def test_config_validates(path):
+    model = next(m for prefix, m in MODELS.items() if path.name.startswith(prefix))
+    load_config(path, model)
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "demo_tiny.yaml"])
+def test_demo_references_configs_that_validate(name, monkeypatch):
+    monkeypatch.chdir(CONFIGS.parent)
+    demo = load_config(CONFIGS / name, DemoConfig)
+    training = demo.training
+    for path, model in ((training.autoencoders, AutoencodersConfig), (training.diffusion, MLDConfig),
+                        (training.regressor, RegressorConfig), (demo.redundancy.config, RedundancyConfig)):  # fmt: skip
+        load_config(path, model)
