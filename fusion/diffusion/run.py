@@ -96,18 +96,22 @@ def training_latents(out: Path, data: Path, config: MLDConfig, progress: Progres
     return latents, tokens
 
 
+def scene_summary(records: list[dict], frames: int) -> dict:
+    """What a model was trained on: {"scene_tokens", "scene_names": sorted lists, "frames": N}."""
+    return {
+        "scene_tokens": sorted({r["scene_token"] for r in records}),
+        "scene_names": sorted({r["scene_name"] for r in records}),
+        "frames": frames,
+    }
+
+
 def record_training_scenes(out: Path, data: Path, tokens: list[str], views: int) -> None:
-    """Write ``training_scenes.json`` for the cached latents' sample ``tokens`` (``views`` per frame:
-    2 with hflip): {"scene_tokens", "scene_names": sorted lists, "frames": N}."""
-    scene_of = {r["sample_token"]: (r["scene_token"], r["scene_name"]) for r in list_samples(data, split="train")}
-    if not set(tokens) <= scene_of.keys():  # a cache left by a resumed run on other shards
+    """Write ``training_scenes.json`` (``scene_summary``) for the cached latents' sample ``tokens``
+    (``views`` per frame: 2 with hflip)."""
+    record_of = {r["sample_token"]: r for r in list_samples(data, split="train")}
+    if not set(tokens) <= record_of.keys():  # a cache left by a resumed run on other shards
         raise UserError(f"{out / LATENT_CACHE} holds frames that are not in the train split of {data}")
-    scenes = {scene_of[token] for token in tokens}
-    atomic_write_json(out / TRAINING_SCENES, {
-        "scene_tokens": sorted(token for token, _ in scenes),
-        "scene_names": sorted(name for _, name in scenes),
-        "frames": len(tokens) // views,
-    })  # fmt: skip
+    atomic_write_json(out / TRAINING_SCENES, scene_summary([record_of[t] for t in set(tokens)], len(tokens) // views))
 
 
 def training_scenes(model_folder: str | Path) -> set[str]:

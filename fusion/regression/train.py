@@ -24,7 +24,8 @@ from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, Subset
 
 from fusion.diffusion.checkpoint import CHECKPOINT_DIR, load_training_state, save_training_state
-from fusion.diffusion.run import open_run
+from fusion.diffusion.latents import training_frames
+from fusion.diffusion.run import open_run, scene_summary
 from fusion.diffusion.train import ema_with_warmup, progress_bar, step_generator
 from fusion.regression.config import RegressorConfig
 from fusion.regression.model import DirectRegressor
@@ -38,7 +39,7 @@ def paired_frames(data: Path, progress: Progress | None = None) -> tuple[dict[st
     """Every paired frame of the train split as tensors {day, night, lidar, radar} [N, C, H, W], and the
     scenes they come from ({"scene_tokens", "scene_names", "frames"})."""
     dataset = ShardDataset(data, split="train")
-    indices = [i for i, record in enumerate(dataset.records) if not record["night_scene"]]
+    indices = training_frames(dataset.records)  # the MLD's default training frames: day scenes
     if not indices:
         raise UserError(f"{data}: the train split has no day frames to learn from")
     task = progress.add_task("loading frames", total=len(indices)) if progress else None
@@ -48,12 +49,7 @@ def paired_frames(data: Path, progress: Progress | None = None) -> tuple[dict[st
             chunks[name].append(batch[name])
         if progress:
             progress.advance(task, len(batch["day"]))
-    records = [dataset.records[i] for i in indices]
-    scenes = {
-        "scene_tokens": sorted({r["scene_token"] for r in records}),
-        "scene_names": sorted({r["scene_name"] for r in records}),
-        "frames": len(records),
-    }
+    scenes = scene_summary([dataset.records[i] for i in indices], len(indices))
     return {name: torch.cat(parts) for name, parts in chunks.items()}, scenes
 
 
