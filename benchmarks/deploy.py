@@ -38,7 +38,7 @@ from deploy.runtime.graphs import Graphs  # noqa: E402
 from deploy.runtime.manifest import load_manifest  # noqa: E402
 from fusion.diffusion.enhance import Enhancer as TorchEnhancer  # noqa: E402
 from fusion.diffusion.multitime import multi_time  # noqa: E402
-from fusion.diffusion.sampling import enhancement_inputs, guided_eps  # noqa: E402
+from fusion.diffusion.sampling import enhancement_inputs, guided_prediction  # noqa: E402
 
 PRECISIONS = ("fp32", "fp16", "int8")
 PRESETS = {
@@ -69,7 +69,7 @@ def onnx_runs(folder: Path, precision: str, args, frames, start_noise, absent_no
     enhancer = OnnxEnhancer(Graphs(load_manifest(folder, precision), precision, args.threads))
     frame = partial(enhancer.enhance, frames, start_noise=start_noise, absent_noise=absent_noise,
                     steps=args.steps, guidance=args.guidance, t_start=args.t_start)  # fmt: skip
-    return frame, partial(enhancer.guided_eps, *step_inputs, args.guidance)
+    return frame, partial(enhancer.guided_prediction, *step_inputs, args.guidance)
 
 
 def main() -> None:
@@ -112,7 +112,7 @@ def main() -> None:
 
         def torch_step():
             with torch.no_grad():
-                guided_eps(torch_enhancer.model, slots, tau, target, presence, noise, args.guidance)
+                guided_prediction(torch_enhancer.model, slots, tau, target, presence, noise, args.guidance)
 
         backends = {"torch": lambda: (lambda: torch_enhancer.enhance(frames, seed=0, **knobs), torch_step)}
         for precision in PRECISIONS:

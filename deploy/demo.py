@@ -54,8 +54,9 @@ class TrainingStage(StrictModel):
 
 class EvaluationStage(StrictModel):
     limit: int | None = Field(None, ge=1, description="frames per test set (None: every held-out frame)")
-    steps: int = Field(50, ge=1)
-    generation: bool = True
+    t_start: float | None = Field(None, gt=0, le=1, description="start time t̃ of the enhancement rows (None: the model's)")
+    steps: int | None = Field(None, ge=1, description="DDIM steps (None: the model's sampling default)")
+    generation: bool = Field(True, description="also rows that generate from T when t̃ < 1")
     grid_frames: int = Field(3, ge=1)
     sweep_frames: int = Field(0, ge=0)
 

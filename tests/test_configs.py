@@ -32,3 +32,13 @@ def test_demo_references_configs_that_validate(name, monkeypatch):
     for path, model in ((training.autoencoders, AutoencodersConfig), (training.diffusion, MLDConfig),
                         (training.regressor, RegressorConfig), (demo.redundancy.config, RedundancyConfig)):  # fmt: skip
         load_config(path, model)
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "demo_tiny.yaml"])
+def test_demo_regressor_learns_from_the_frames_the_mld_learns_from(name, monkeypatch):
+    """The regressor row is a fair peer only if it sees the same pairs (with or without rendered night)."""
+    monkeypatch.chdir(CONFIGS.parent)
+    training = load_config(CONFIGS / name, DemoConfig).training
+    mld, regressor = load_config(training.diffusion, MLDConfig), load_config(training.regressor, RegressorConfig)
+    assert mld.train.rendered_night_pairs == regressor.train.rendered_night_pairs
+    assert mld.train.hflip == regressor.train.hflip

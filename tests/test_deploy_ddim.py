@@ -41,9 +41,11 @@ def test_a_start_that_leaves_no_step_is_refused():
         ddim.reverse_timesteps(10, 0.05)
 
 
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
 @pytest.mark.parametrize("beta_schedule", ["linear", "scaled_linear"])
-def test_add_noise_and_steps_match_to_float32_rounding(beta_schedule):
-    scheduler = make_scheduler(ScheduleConfig(beta_schedule=beta_schedule, num_train_timesteps=400))
+def test_add_noise_and_steps_match_to_float32_rounding(beta_schedule, prediction_type):
+    schedule = ScheduleConfig(beta_schedule=beta_schedule, num_train_timesteps=400, prediction_type=prediction_type)
+    scheduler = make_scheduler(schedule)
     ddim = DDIM(schedule_section(scheduler))
     generator = torch.Generator().manual_seed(0)
     x0, noise = torch.randn(2, 4, 3, 5, generator=generator), torch.randn(2, 4, 3, 5, generator=generator)
@@ -63,7 +65,7 @@ def test_add_noise_and_steps_match_to_float32_rounding(beta_schedule):
 
 def test_unsupported_schedules_are_refused():
     section = schedule_section(make_scheduler(ScheduleConfig()))
-    with pytest.raises(ValueError, match="ε-prediction"):
-        DDIM({**section, "prediction_type": "v_prediction"})
+    with pytest.raises(ValueError, match="ε- and v-prediction"):
+        DDIM({**section, "prediction_type": "sample"})
     with pytest.raises(ValueError, match="spacing"):
         DDIM({**section, "timestep_spacing": "karras"}).timesteps(10)

@@ -44,8 +44,25 @@ def test_forward_keeps_the_latent_layout(latent_size):
     eps = model(latents, tau, presence)
     assert eps.shape == latents.shape
     assert torch.isfinite(eps).all()
-    tokens = model.embed(latents)
+    tokens = model.embed(latents, presence & (tau == 0))
     assert tokens.shape == (2, len(MODALITIES), (latent_size[0] // 2) * (latent_size[1] // 2), 32)
+
+
+@pytest.mark.parametrize("condition_path", [True, False])
+def test_condition_path_reaches_the_tokens_at_its_own_position_only(condition_path):
+    """A clean night latent changed in the top-left patch moves the day token of that patch (and no other)
+    before any attention; a diffused or absent night, or a model without the path, moves no day token."""
+    torch.manual_seed(0)
+    config = ModelConfig(patch_size=2, hidden_size=32, depth=1, num_heads=2, latent_size=(8, 14), condition_path=condition_path)
+    model = MultimodalDiT(config).eval()
+    latents, tau, presence = inputs()
+    day, night = MODALITIES.index("day"), MODALITIES.index("night")
+    changed = latents.clone()
+    changed[:, night, :, :2, :2] += 1.0
+    for conditioning, moves in [(presence & (tau == 0), condition_path), (torch.zeros_like(presence), False)]:
+        moved = (model.embed(changed, conditioning) - model.embed(latents, conditioning))[:, day].abs().sum(-1)
+        assert bool(moved[:, 0].gt(0).all()) == moves
+        assert moved[:, 1:].eq(0).all()
 
 
 def test_unpatchify_inverts_patch_layout():

@@ -62,9 +62,11 @@ def test_reference_checkpoint_initialises_the_trunk(tmp_path):
     report = load_reference_dit(model, read_reference_checkpoint(tmp_path / "DiT-tiny.pt"))
     state = model.state_dict()
 
-    assert report.initialised == ["modality_embed"]
+    fresh = {"modality_embed"} | {k for k in state if k.startswith("condition_embedder.")}  # no reference counterpart
+    assert len(fresh) == 1 + 2 * len(MODALITIES)
+    assert report.initialised == sorted(fresh)
     assert set(report.skipped) == {"pos_embed"} | {k for k in reference if k.startswith("blocks.2.")}
-    assert set(report.loaded) == set(state) - {"modality_embed"}
+    assert set(report.loaded) == set(state) - fresh
     for key in ("blocks.1.attn.qkv.weight", "blocks.0.mlp.fc2.bias", "t_embedder.mlp.2.weight"):
         assert torch.equal(state[key], reference[key])
     for name in MODALITIES:

@@ -9,7 +9,7 @@ from fusion.diffusion.checkpoint import load_model, save_model
 from fusion.diffusion.config import ModelConfig, SampleConfig, ScheduleConfig
 from fusion.diffusion.model import MultimodalDiT
 from fusion.diffusion.multitime import MODALITIES, multi_time
-from fusion.diffusion.sampling import enhancement_inputs, guided_eps, reverse_timesteps, sample
+from fusion.diffusion.sampling import enhancement_inputs, guided_prediction, reverse_timesteps, sample
 from fusion.diffusion.schedule import make_scheduler
 
 DAY, NIGHT, RADAR, LIDAR = (MODALITIES.index(name) for name in ("day", "night", "radar", "lidar"))
@@ -82,7 +82,7 @@ def test_guidance_extrapolates_linearly(model):
     latents, target, presence = night_inputs()
     tau = multi_time(target, presence, torch.tensor([400, 400]), 1000)
     noise = torch.randn_like(latents)
-    eps = {w: guided_eps(model, latents, tau, target, presence, noise, w) for w in (0.0, 1.0, 2.0)}
+    eps = {w: guided_prediction(model, latents, tau, target, presence, noise, w) for w in (0.0, 1.0, 2.0)}
     assert torch.allclose(eps[1.0], model(latents, tau, presence, noise), atol=1e-6)
     assert torch.allclose(eps[0.0], model(latents, tau, presence & target, noise), atol=1e-6)
     assert torch.allclose(eps[2.0] - eps[1.0], eps[1.0] - eps[0.0], atol=1e-5)

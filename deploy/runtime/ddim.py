@@ -1,4 +1,4 @@
-"""diffusers' ``DDIMScheduler`` (η = 0, ε-prediction) in numpy, from the constants in the manifest.
+"""diffusers' ``DDIMScheduler`` (η = 0, ε- or v-prediction) in numpy, from the constants in the manifest.
 
 The exporter stores the scheduler's float32 ``alphas_cumprod`` [T], ``final_alpha_cumprod``, the
 timestep spacing and offset; this module replays ``set_timesteps``, ``add_noise`` and ``step``
@@ -16,8 +16,9 @@ class DDIM:
     """Deterministic DDIM over a discrete schedule; arrays are float32, timesteps int64."""
 
     def __init__(self, schedule: dict):
-        if schedule.get("prediction_type", "epsilon") != "epsilon" or schedule.get("clip_sample", False):
-            raise ValueError("the runtime's DDIM supports ε-prediction without sample clipping only")
+        self.prediction_type = schedule.get("prediction_type", "epsilon")
+        if self.prediction_type not in ("epsilon", "v_prediction") or schedule.get("clip_sample", False):
+            raise ValueError("the runtime's DDIM supports ε- and v-prediction without sample clipping only")
         self.alphas_cumprod = np.asarray(schedule["alphas_cumprod"], dtype=np.float32)
         self.final_alpha_cumprod = np.float32(schedule["final_alpha_cumprod"])
         self.num_train_timesteps = int(schedule["num_train_timesteps"])
@@ -52,12 +53,17 @@ class DDIM:
         alpha = self.alphas_cumprod[timestep]
         return alpha**0.5 * x + (1 - alpha) ** 0.5 * noise
 
-    def step(self, eps: np.ndarray, timestep: int, sample: np.ndarray, steps: int) -> np.ndarray:
-        """x_{t_prev} from x_t and ε̂ for a ``steps``-step schedule (η = 0)."""
+    def step(self, output: np.ndarray, timestep: int, sample: np.ndarray, steps: int) -> np.ndarray:
+        """x_{t_prev} from x_t and the network's ``output`` (ε̂ or v̂) for a ``steps``-step schedule (η = 0)."""
         prev = timestep - self.num_train_timesteps // steps
         alpha = self.alphas_cumprod[timestep]
         alpha_prev = self.alphas_cumprod[prev] if prev >= 0 else self.final_alpha_cumprod
         beta = 1 - alpha
-        original = (sample - beta**0.5 * eps) / alpha**0.5
+        if self.prediction_type == "v_prediction":  # v = √ᾱ ε − √(1−ᾱ) x₀
+            original = alpha**0.5 * sample - beta**0.5 * output
+            eps = alpha**0.5 * output + beta**0.5 * sample
+        else:
+            eps = output
+            original = (sample - beta**0.5 * eps) / alpha**0.5
         direction = (1 - alpha_prev) ** 0.5 * eps
         return alpha_prev**0.5 * original + direction

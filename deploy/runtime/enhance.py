@@ -69,9 +69,9 @@ class Enhancer:
         batch = night.shape[0]
         return np.stack(slots, axis=1), np.tile(target, (batch, 1)), np.tile(presence, (batch, 1))
 
-    def guided_eps(self, z, tau, target, presence, noise, guidance: float) -> np.ndarray:
-        """ε = ε(z_t | ∅) + w·(ε(z_t | A2) − ε(z_t | ∅)), ∅ = every conditioning slot absent; the two
-        predictions run side by side."""
+    def guided_prediction(self, z, tau, target, presence, noise, guidance: float) -> np.ndarray:
+        """Guided prediction (ε or v): ε = ε(z_t | ∅) + w·(ε(z_t | A2) − ε(z_t | ∅)), ∅ = every
+        conditioning slot absent; the two predictions run side by side."""
         inputs = {"latents": z, "tau": tau, "presence": presence, "noise": noise}
         if guidance == 1.0:
             return self.graphs.run_one("denoiser", **inputs)
@@ -118,8 +118,8 @@ class Enhancer:
         horizon = np.float32(self.ddim.num_train_timesteps)
         for t in timesteps:
             tau = np.where(presence, np.where(target, np.float32(t), np.float32(0)), horizon).astype(np.float32)
-            eps = self.guided_eps(z, tau, target, presence, absent_noise, guidance)
-            z = np.where(mask, self.ddim.step(eps, int(t), z, steps), z).astype(np.float32)
+            prediction = self.guided_prediction(z, tau, target, presence, absent_noise, guidance)
+            z = np.where(mask, self.ddim.step(prediction, int(t), z, steps), z).astype(np.float32)
         seconds["denoise"] = time.perf_counter() - clock
         seconds["per_step"] = seconds["denoise"] / len(timesteps)
 

@@ -23,6 +23,9 @@ class ArchitectureConfig(StrictModel):
     depth: int = Field(12, ge=1)
     num_heads: int = Field(6, ge=1)
     mlp_ratio: float = Field(4.0, gt=0)
+    condition_path: bool = Field(
+        True, description="add each clean condition's patch embedding to the tokens at its grid position (see model)"
+    )
 
     @model_validator(mode="after")
     def _heads_divide_hidden(self):
@@ -52,6 +55,11 @@ class ScheduleConfig(StrictModel):
     beta_start: float = Field(1e-4, gt=0)
     beta_end: float = Field(0.02, gt=0, lt=1)
     beta_schedule: Literal["linear", "scaled_linear"] = "linear"
+    prediction_type: Literal["epsilon", "v_prediction"] = Field(
+        "epsilon",
+        description="what the network predicts: ε (the thesis) or v = √ᾱ·ε − √(1−ᾱ)·z₀, whose loss keeps the "
+        "weight of the noisiest steps, where only the conditions tell the target (Salimans & Ho 2022)",
+    )
 
 
 class TrainConfig(StrictModel):

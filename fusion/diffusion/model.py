@@ -11,7 +11,12 @@ initialises the shared trunk (see ``pretrained``). Differences from the referenc
   modality i has its own conditioning c_i = t_embedder(τ_i) + y_embedder(i): every token is modulated
   by the time of its own modality (multi-time);
 - absent slots (``presence`` False) are replaced by noise and their τ forced to T inside ``forward``,
-  so their input latents cannot influence anything.
+  so their input latents cannot influence anything;
+- a position-matched condition path (``condition_embedder``, config ``condition_path``): every clean
+  condition (present, τ = 0) is patch-embedded by its own layer and added to the tokens of *every* slot
+  at the same grid position. Joint attention alone had to discover that a day token should read the night
+  token at its own position; on the demo world a 2000-step DiT never did (held-out ε-error identical with
+  and without conditions). With the path the conditions are used from the first steps.
 
 Shapes (B batch, M modalities, C latent channels, h×w latent grid, p patch, L = (h/p)(w/p) tokens per
 modality, D hidden size):
@@ -127,6 +132,11 @@ class MultimodalDiT(nn.Module):
         )
         self.t_embedder = TimestepEmbedder(hidden)
         self.y_embedder = ModalityEmbedder(hidden)
+        self.condition_embedder = (
+            nn.ModuleDict({name: PatchEmbed((height, width), patch, channels, hidden) for name in MODALITIES})
+            if config.condition_path
+            else None
+        )
         self.modality_embed = nn.Parameter(torch.zeros(len(MODALITIES), 1, hidden))
         self.register_buffer("pos_embed", sincos_pos_embed(hidden, *self.grid)[None], persistent=False)
         # Noise that stands in for absent modalities when the caller gives none (e.g. an exported graph):
@@ -148,7 +158,8 @@ class MultimodalDiT(nn.Module):
                 nn.init.zeros_(module.bias)
 
         self.apply(basic_init)
-        for embedder in self.x_embedder.values():
+        embedders = list(self.x_embedder.values()) + list((self.condition_embedder or {}).values())
+        for embedder in embedders:
             nn.init.xavier_uniform_(embedder.proj.weight.view(embedder.proj.weight.shape[0], -1))
             nn.init.zeros_(embedder.proj.bias)
         nn.init.normal_(self.y_embedder.embedding_table.weight, std=0.02)
@@ -162,12 +173,19 @@ class MultimodalDiT(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def embed(self, latents: torch.Tensor) -> torch.Tensor:
-        """latents [B, M, C, h, w] → tokens [B, M, L, D] (patch embedding + position + modality)."""
+    def embed(self, latents: torch.Tensor, conditioning: torch.Tensor) -> torch.Tensor:
+        """latents [B, M, C, h, w], conditioning [B, M] bool → tokens [B, M, L, D]
+        (patch embedding + position + modality, plus the clean conditions at the same position)."""
         tokens = torch.stack(
             [self.x_embedder[name](latents[:, index]) for index, name in enumerate(MODALITIES)], dim=1
         )
-        return tokens + self.pos_embed[:, None] + self.modality_embed
+        tokens = tokens + self.pos_embed[:, None] + self.modality_embed
+        if self.condition_embedder is None:
+            return tokens
+        conditions = torch.stack(
+            [self.condition_embedder[name](latents[:, index]) for index, name in enumerate(MODALITIES)], dim=1
+        )  # [B, M, L, D]
+        return tokens + (conditions * conditioning[:, :, None, None].to(conditions.dtype)).sum(1, keepdim=True)
 
     def unpatchify(self, x: torch.Tensor) -> torch.Tensor:
         """[B, M, L, p·p·C] → [B, M, C, h, w] (the reference layout: patch rows, patch cols, channels)."""
@@ -192,12 +210,13 @@ class MultimodalDiT(nn.Module):
         returns  [B, M, C, h, w]  ε̂ (meaningful for the diffused slots)
         """
         present = presence.bool()
+        conditioning = present & (tau == 0)
         if noise is None:
             noise = self.absent_noise.expand_as(latents)
         latents = torch.where(present[:, :, None, None, None], latents, noise.to(latents.dtype))
         tau = torch.where(present, tau.float(), torch.full_like(tau, self.config.num_train_timesteps).float())
         c = self.t_embedder(tau.flatten()).unflatten(0, tau.shape) + self.y_embedder()  # [B, M, D]
-        x = self.embed(latents)
+        x = self.embed(latents, conditioning)
         for block in self.blocks:
             if self.gradient_checkpointing and self.training:
                 x = checkpoint(block, x, c, use_reentrant=False)

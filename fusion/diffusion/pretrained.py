@@ -6,7 +6,8 @@ The reference layout is kept by ``model.MultimodalDiT``, so most tensors copy by
 - ``y_embedder.embedding_table``    → its last row (the classifier-free "null class") for every modality;
 - ``final_layer.linear.*``          → the ε half of a learn-sigma output (reference channels are [ε, Σ]);
 - ``pos_embed``                     → skipped: fixed sin-cos, recomputed for this model's latent grid;
-- ``blocks.N.*`` with N ≥ depth     → skipped.
+- ``blocks.N.*`` with N ≥ depth     → skipped;
+- ``modality_embed``, ``condition_embedder.*`` have no reference counterpart: freshly initialised.
 
 Anything whose shape still differs is skipped; parameters that received nothing keep their fresh
 initialisation. The report lists all three groups.

@@ -13,7 +13,7 @@ from fusion.diffusion.model import MultimodalDiT
 from fusion.diffusion.multitime import MODALITIES, modality_index, multi_time
 
 
-def guided_eps(
+def guided_prediction(
     model: MultimodalDiT,
     latents: torch.Tensor,
     tau: torch.Tensor,
@@ -22,7 +22,8 @@ def guided_eps(
     noise: torch.Tensor,
     guidance: float,
 ) -> torch.Tensor:
-    """ε = ε(z_t | ∅) + w·(ε(z_t | A2) − ε(z_t | ∅)), ∅: every conditioning slot absent. → [B, M, C, h, w]."""
+    """Classifier-free guidance of the network's prediction (ε or v, both linear in the score):
+    ε = ε(z_t | ∅) + w·(ε(z_t | A2) − ε(z_t | ∅)), ∅: every conditioning slot absent. → [B, M, C, h, w]."""
     if guidance == 1.0:  # the guided combination is the conditional prediction itself
         return model(latents, tau, presence, noise)
     both = model(
@@ -72,8 +73,8 @@ def sample(
     z = torch.where(mask, scheduler.add_noise(latents, start_noise, timesteps[:1].repeat(batch)), latents)
     for t in timesteps:
         tau = multi_time(target, presence, t.repeat(batch), scheduler.config.num_train_timesteps)
-        eps = guided_eps(model, z, tau, target, presence, absent_noise, guidance)
-        z = torch.where(mask, scheduler.step(eps, int(t), z).prev_sample, z)
+        prediction = guided_prediction(model, z, tau, target, presence, absent_noise, guidance)
+        z = torch.where(mask, scheduler.step(prediction, int(t), z).prev_sample, z)
     return z
 
 

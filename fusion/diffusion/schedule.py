@@ -8,7 +8,7 @@ from fusion.diffusion.config import ScheduleConfig
 
 
 def make_scheduler(schedule: ScheduleConfig) -> DDIMScheduler:
-    """ε-prediction DDIM; "trailing" spacing starts the reverse process at the last timestep T−1 and the
+    """DDIM for the configured prediction (ε or v); "trailing" spacing starts the reverse process at the last timestep T−1 and the
     final step lands on the clean sample (ᾱ = 1)."""
     return DDIMScheduler(
         num_train_timesteps=schedule.num_train_timesteps,
@@ -18,5 +18,5 @@ def make_scheduler(schedule: ScheduleConfig) -> DDIMScheduler:
         clip_sample=False,
         set_alpha_to_one=True,
         timestep_spacing="trailing",
-        prediction_type="epsilon",
+        prediction_type=schedule.prediction_type,
     )

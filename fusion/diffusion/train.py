@@ -34,12 +34,14 @@ from preprocessing.atomic import atomic_write_text
 
 @dataclass
 class Batch:
-    """One training batch: network inputs [B, M, …], the noise to predict, role masks and Eq. A.3 weights [B]."""
+    """One training batch: network inputs [B, M, …], the noise, what the network must predict (ε or v),
+    role masks and Eq. A.3 weights [B]."""
 
     latents: torch.Tensor
     tau: torch.Tensor
     presence: torch.Tensor
     noise: torch.Tensor
+    prediction: torch.Tensor
     target: torch.Tensor
     weight: torch.Tensor
 
@@ -61,21 +63,23 @@ def draw_batch(latents: torch.Tensor, config: TrainConfig, num_train_timesteps: 
     presence = target | sample_conditioning(size, config.conditions, config.p_uncond, generator)
     timesteps = torch.randint(num_train_timesteps, (size,), generator=generator)
     noise = torch.randn(z0.shape, generator=generator)
+    velocity = scheduler.config.prediction_type == "v_prediction"
     return Batch(
         latents=masked_diffusion(z0, noise, target, scheduler.add_noise(z0, noise, timesteps)),
         tau=multi_time(target, presence, timesteps, num_train_timesteps),
         presence=presence,
         noise=noise,  # its absent slots double as the noise that stands in for absent modalities
+        prediction=scheduler.get_velocity(z0, noise, timesteps) if velocity else noise,
         target=target,
         weight=loss_weight(target),
     )
 
 
 def denoising_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-    """ω(A1, A2) · mean squared ε-error over the target slots, averaged over the batch."""
-    eps = model(batch.latents, batch.tau, batch.presence, batch.noise).float()
+    """ω(A1, A2) · mean squared prediction error (ε or v) over the target slots, averaged over the batch."""
+    predicted = model(batch.latents, batch.tau, batch.presence, batch.noise).float()
     mask = batch.target[:, :, None, None, None].float()
-    per_sample = ((eps - batch.noise) ** 2 * mask).flatten(1).sum(1) / mask.expand_as(eps).flatten(1).sum(1)
+    per_sample = ((predicted - batch.prediction) ** 2 * mask).flatten(1).sum(1) / mask.expand_as(predicted).flatten(1).sum(1)
     return (batch.weight * per_sample).mean()
 
 

@@ -19,10 +19,14 @@ def evaluate(
     out: Path = typer.Option(..., help="Folder for metrics.json, metrics.md, grid.png and the plots."),
     regressor: Optional[Path] = typer.Option(None, help="Direct-regressor folder (the --out of train-regressor) to compare with."),
     split: str = typer.Option("val", help="Held-out split of the shards."),
-    t_start: float = typer.Option(0.5, click_type=FiniteFloat(min=0.0, max=1.0), help="Start time t̃ of the enhancement rows."),
+    t_start: Optional[float] = typer.Option(
+        None, click_type=FiniteFloat(min=0.0, max=1.0), help="Start time t̃ of the enhancement rows [default: the model's]."
+    ),
     generation: bool = typer.Option(True, help="Also rows that generate from T (t̃ = 1)."),
-    steps: int = typer.Option(50, min=1, help="DDIM steps of the full schedule."),
-    guidance: float = typer.Option(2.0, click_type=FiniteFloat(min=0.0), help="Classifier-free guidance weight."),
+    steps: Optional[int] = typer.Option(None, min=1, help="DDIM steps of the full schedule [default: the model's]."),
+    guidance: Optional[float] = typer.Option(
+        None, click_type=FiniteFloat(min=0.0), help="Classifier-free guidance weight [default: the model's]."
+    ),
     seed: int = typer.Option(0, help="Seed of the sampling noise."),
     limit: Optional[int] = typer.Option(None, min=1, help="At most this many frames per test set, spread over it."),
     sweep_frames: int = typer.Option(8, min=0, help="Frames for the PSNR sweeps over t̃/guidance/steps (0: none)."),

@@ -43,7 +43,8 @@ class Methods:
         regressor: DirectRegressor | None = None,
     ):
         self.enhancer, self.constant, self.settings, self.regressor = enhancer, constant, settings, regressor
-        self.start_times = [settings.t_start] + ([1.0] if settings.generation and settings.t_start < 1 else [])
+        t_start = enhancer.defaults.t_start if settings.t_start is None else settings.t_start
+        self.start_times = [t_start] + ([1.0] if settings.generation and t_start < 1 else [])
 
     @property
     def names(self) -> list[str]:
@@ -58,8 +59,8 @@ class Methods:
         return [mld_name(c, 1.0) for c in CONDITION_SETS] if 1.0 in self.start_times[1:] else []
 
     def mld(self, batch: dict, conditions: tuple[str, ...], seed: int, **knobs) -> np.ndarray:
-        """MLD-enhanced uint8 frames [B, H, W, 3]; unset knobs come from the settings."""
-        knobs = {"t_start": self.settings.t_start, "steps": self.settings.steps, "guidance": self.settings.guidance} | knobs
+        """MLD-enhanced uint8 frames [B, H, W, 3]; unset knobs come from the settings, then the model."""
+        knobs = {"t_start": self.start_times[0], "steps": self.settings.steps, "guidance": self.settings.guidance} | knobs
         return to_uint8(self.enhancer.enhance({name: batch[name] for name in conditions}, seed=seed, **knobs))
 
     def columns(self, batch: dict, seed: int) -> dict[str, np.ndarray]:

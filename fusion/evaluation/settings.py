@@ -9,10 +9,11 @@ from preprocessing.config import StrictModel
 
 class EvaluationSettings(StrictModel):
     split: str = "val"
-    t_start: float = Field(0.5, gt=0, le=1, description="start time t̃ of the enhancement rows")
+    # None: the model's own sampling defaults (its config's ``sample`` section)
+    t_start: float | None = Field(None, gt=0, le=1, description="start time t̃ of the enhancement rows")
     generation: bool = Field(True, description="also rows that generate from T (t̃ = 1)")
-    steps: int = Field(50, ge=1)
-    guidance: float = Field(2.0, ge=0)
+    steps: int | None = Field(None, ge=1)
+    guidance: float | None = Field(None, ge=0)
     seed: int = 0
     batch_size: int = Field(8, ge=1)
     limit: int | None = Field(None, ge=1, description="at most this many frames per test set, spread over it")

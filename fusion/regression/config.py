@@ -54,6 +54,7 @@ class RegressorTrainConfig(StrictModel):
     grad_clip: float = Field(1.0, gt=0)
     ema_decay: float = Field(0.99, ge=0, lt=1)
     hflip: bool = True
+    rendered_night_pairs: bool = Field(False, description="also train on night-scene frames with a day twin, as the MLD's option")
     checkpoint_every: int = Field(200, ge=1)
     log_every: int = Field(25, ge=1)
     seed: int = 0

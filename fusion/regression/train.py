@@ -35,11 +35,13 @@ from preprocessing.errors import UserError
 FIELDS = ("day", "night", "lidar", "radar")
 
 
-def paired_frames(data: Path, progress: Progress | None = None) -> tuple[dict[str, torch.Tensor], dict]:
+def paired_frames(
+    data: Path, rendered_night_pairs: bool = False, progress: Progress | None = None
+) -> tuple[dict[str, torch.Tensor], dict]:
     """Every paired frame of the train split as tensors {day, night, lidar, radar} [N, C, H, W], and the
     scenes they come from ({"scene_tokens", "scene_names", "frames"})."""
     dataset = ShardDataset(data, split="train")
-    indices = training_frames(dataset.records)  # the MLD's default training frames: day scenes
+    indices = training_frames(dataset.records, rendered_night_pairs)  # the MLD's own choice of frames
     if not indices:
         raise UserError(f"{data}: the train split has no day frames to learn from")
     task = progress.add_task("loading frames", total=len(indices)) if progress else None
@@ -71,7 +73,7 @@ def train_regressor(config: RegressorConfig, data: Path, out: Path, *, resume: b
     open_run(out, config, resume)
     train = config.train
     with Progress(disable=not show_progress) as progress:
-        frames, scenes = paired_frames(Path(data), progress)
+        frames, scenes = paired_frames(Path(data), config.train.rendered_night_pairs, progress)
     torch.manual_seed(train.seed)
     model = DirectRegressor(config.model)
     ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(train.ema_decay)).eval()
