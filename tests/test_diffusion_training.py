@@ -50,6 +50,24 @@ def test_training_batch_never_noises_conditions():
     assert not any((batch.latents[b, DAY] == latents[:, DAY]).flatten(1).all(1).any() for b in range(8))
 
 
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
+def test_the_regression_target_recovers_the_clean_target_latent(prediction_type):
+    """ε: z₀ = (z_t − √(1−ᾱ)·ε)/√ᾱ; v: z₀ = √ᾱ·z_t − √(1−ᾱ)·v — the target is exactly what DDIM inverts."""
+    config = tiny_config(batch_size=64)
+    config = config.model_copy(update={"schedule": config.schedule.model_copy(update={"prediction_type": prediction_type})})
+    latents = correlated_latents(count=1)  # one frame: every sample's z₀ is known
+    scheduler = make_scheduler(config.schedule)
+    batch = draw_batch(latents, config.train, 1000, scheduler, step_generator(0, 0))
+    alpha = scheduler.alphas_cumprod[batch.tau[:, DAY]][:, None, None, None]
+    noisy, prediction = batch.latents[:, DAY], batch.prediction[:, DAY]
+    if prediction_type == "v_prediction":
+        clean = alpha.sqrt() * noisy - (1 - alpha).sqrt() * prediction
+    else:
+        clean = (noisy - (1 - alpha).sqrt() * prediction) / alpha.sqrt()
+        assert torch.equal(batch.prediction, batch.noise)
+    torch.testing.assert_close(clean, latents[:, DAY].expand_as(clean), rtol=0, atol=1e-5 / alpha.min().sqrt().item())
+
+
 def test_step_randomness_is_reproducible_and_distinct():
     a = torch.randn(5, generator=step_generator(0, 3))
     assert torch.equal(a, torch.randn(5, generator=step_generator(0, 3)))
