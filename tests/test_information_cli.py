@@ -42,6 +42,13 @@ def test_info_writes_measures_pointwise_and_a_reusable_model(data_file, tmp_path
     pointwise = np.load(tmp_path / "result.pointwise.npz")
     assert pointwise["o_information"].shape == (120,)
     assert (model / "weights.safetensors").is_file() and not (tmp_path / "model.checkpoint").exists()
+    # the Gaussian copula beside every estimate, with the estimate's interval and the disagreement flag
+    copula = report["gaussian_copula"]["measures"]
+    assert set(copula) == {"tc", "o_information"} and "interval" in report["gaussian_copula"]["note"]
+    low, high = copula["tc"]["interval"]
+    assert low < report["measures"]["tc"]["value"] < high and copula["tc"]["disagrees"] == (not low <= copula["tc"]["copula"] <= high)
+    assert copula["tc"]["copula"] == pytest.approx(-0.5 * np.log(np.linalg.det(redundant(3, 1, rho=0.8).correlation)), rel=0.25)  # 120 samples
+    assert "Gaussian copula" in result.output
 
     # the saved model is reused: no training, same numbers with the same seed
     again = invoke("--data", data_file, "--out", tmp_path / "again.json", "--model", model, "--measures", "tc", *FAST)
