@@ -108,3 +108,24 @@ def test_cli_prints_one_line_error_and_exit_code_two(tmp_path):
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines() == ["error: unknown measure(s) negentropy; choose from tc, dtc, s_information, "
                                                      "o_information, o_gradient, mi_c, mi_j, mi_rest, entropy"]
+
+
+def test_budget_presets_replace_their_keys_over_the_config_and_bad_names_are_usage_errors(data_file, tmp_path):
+    from fusion.information.budgets import BUDGETS, with_budget
+    from fusion.information.config import EstimatorConfig
+
+    base = EstimatorConfig(marginals="gaussianize", lr=1e-3)
+    quick, default, thorough = (with_budget(base, name) for name in ("quick", "default", "thorough"))
+    assert quick.steps < default.steps < thorough.steps and quick.mc_repeats < thorough.mc_repeats
+    assert default.steps == EstimatorConfig().steps and default.width == EstimatorConfig().width
+    assert all(c.marginals == "gaussianize" and c.lr == 1e-3 for c in (quick, default, thorough))
+    assert set(BUDGETS) == {"quick", "default", "thorough"}
+
+    out = tmp_path / "r.json"
+    result = invoke("--data", data_file, "--out", out, "--budget", "quick", "--steps", "100", "--measures", "tc")
+    assert result.exit_code == 0, result.output
+    fit = json.loads(out.read_text())["fit"]
+    assert fit["budget"] == "quick" and fit["settings"]["steps"] == 100 and fit["settings"]["width"] == quick.width
+    bad = invoke("--data", data_file, "--out", out, "--budget", "huge")
+    assert bad.exit_code == 2 and "huge" in bad.output
+    assert "thorough" in RUNNER.invoke(app, ["info", "--help"]).output

@@ -7,9 +7,11 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import click
 import numpy as np
 import typer
 
+from fusion.information.budgets import BUDGETS, with_budget
 from fusion.information.config import EstimatorConfig
 from fusion.information.measures import DEFAULT_MEASURES, MEASURES
 from preprocessing.atomic import atomic_write_bytes, atomic_write_json
@@ -18,6 +20,9 @@ from preprocessing.config import load_config, validate
 from preprocessing.errors import UserError
 
 app = typer.Typer()
+
+BUDGET_HELP = ("Preset that trades time for accuracy (sets steps, width, depth, MC repeats over --config): "
+               "quick | default (the defaults) | thorough. Measured by benchmarks/information.py (README).")
 
 
 def load_npz(path: Path) -> tuple[list[str], list[np.ndarray]]:
@@ -68,7 +73,8 @@ def info(
     model: Path | None = typer.Option(None, "--model", help="Fitted-estimator folder: used as is if it exists, otherwise written after fitting."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted fit from its checkpoint (<out or model>.checkpoint)."),
     test_fraction: float = typer.Option(0.2, "--test-fraction", click_type=FiniteFloat(min=0.0, max=0.9), help="Share of samples held out for measuring; 0 fits and measures on all."),
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Override the number of training steps."),
+    budget: str | None = typer.Option(None, "--budget", click_type=click.Choice(list(BUDGETS)), help=BUDGET_HELP),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Override the number of training steps (also the budget's)."),
     mc_repeats: int | None = typer.Option(None, "--mc-repeats", min=1, help="Override the Monte-Carlo repeats."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     pointwise: bool = typer.Option(False, "--pointwise", help="Also write per-sample contributions to <out>.pointwise.npz."),
@@ -80,6 +86,8 @@ def info(
 
     names = check_measures(list(MEASURES) if measures.strip() == "all" else [m.strip() for m in measures.split(",") if m.strip()])
     settings = load_config(config, EstimatorConfig) if config else EstimatorConfig()
+    if budget is not None:
+        settings = with_budget(settings, budget)
     if steps is not None:
         settings = validate(EstimatorConfig, settings.model_dump() | {"steps": steps})
     variables, arrays = load_npz(data)
@@ -99,7 +107,7 @@ def info(
     comparisons = compare_with_copula(result, test)
     report = result.to_json() | {
         "data": str(data), "variables": variables, "dims": list(estimator.dims),
-        "n_train": int(train[0].shape[0]), "fit": {"measures": list(estimator.measures), "settings": estimator.config.model_dump()},
+        "n_train": int(train[0].shape[0]), "fit": {"measures": list(estimator.measures), "budget": budget, "settings": estimator.config.model_dump()},
         "gaussian_copula": {"note": COPULA_NOTE, "measures": {name: c.to_json() for name, c in comparisons.items()}},
     }
     atomic_write_json(out, report)
