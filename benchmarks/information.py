@@ -252,7 +252,7 @@ def heldout_case(name: str, system, budgets: list[str], overrides: dict, n: int,
            "seconds": {"copula": copula_s, "ksg": knn_s}, "budgets": {}}
     measures = HELD_OUT_MEASURES + (("o_gradient",) if gradient else ())
     for budget in budgets:
-        config = validate(EstimatorConfig, with_budget(EstimatorConfig(), budget).model_dump() | overrides)
+        config = validate(EstimatorConfig, with_budget(EstimatorConfig(), budget, measures).model_dump() | overrides)
         (result, seconds) = timed(lambda: InformationEstimator(config).fit(train, measures=measures).measure(test))
         row["budgets"][budget] = {m: float(result[m].value) for m in HELD_OUT_MEASURES} | {"seconds": seconds}
         if gradient:

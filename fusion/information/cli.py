@@ -21,8 +21,9 @@ from preprocessing.errors import UserError
 
 app = typer.Typer()
 
-BUDGET_HELP = ("Preset that trades time for accuracy (sets steps, width, depth, MC repeats over --config): "
-               "quick | default (the defaults) | thorough. Measured by benchmarks/information.py (README).")
+BUDGET_HELP = ("Preset that trades time for accuracy: quick | default | thorough (default without --config; "
+               "sets steps, width, depth, MC repeats and Gaussianised margins over --config). "
+               "Accuracy and time: README, measured by benchmarks/information.py.")
 
 
 def load_npz(path: Path) -> tuple[list[str], list[np.ndarray]]:
@@ -86,8 +87,10 @@ def info(
 
     names = check_measures(list(MEASURES) if measures.strip() == "all" else [m.strip() for m in measures.split(",") if m.strip()])
     settings = load_config(config, EstimatorConfig) if config else EstimatorConfig()
+    if budget is None and config is None:
+        budget = "default"
     if budget is not None:
-        settings = with_budget(settings, budget)
+        settings = with_budget(settings, budget, names)
     if steps is not None:
         settings = validate(EstimatorConfig, settings.model_dump() | {"steps": steps})
     variables, arrays = load_npz(data)
