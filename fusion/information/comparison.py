@@ -11,6 +11,10 @@ both the sampling and the Monte-Carlo noise); z = 1.645 gives 90 %. The two *dis
 value lies outside that interval. Neither the estimator's bias nor the copula's own sampling error is
 in the interval: a disagreement says "the data is not a Gaussian copula, or the estimator is off",
 and which to trust is what ``benchmarks/information.py`` measures on systems with a known answer.
+
+A caller with its own interval (the redundancy report's bootstrap over frames or scenes) takes the
+values from ``copula_values(measured_samples, measures)`` and the flag from
+``Comparison(copula, low, high).disagrees``.
 """
 
 from __future__ import annotations
