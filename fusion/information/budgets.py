@@ -16,7 +16,7 @@ from fusion.information.config import EstimatorConfig
 from preprocessing.config import validate
 
 BUDGETS: dict[str, dict] = {
-    "quick": {"steps": 2000, "width": 64, "depth": 2, "mc_repeats": 4},
+    "quick": {"steps": 4000, "width": 128, "depth": 2, "mc_repeats": 4},
     "default": {"steps": 10_000, "width": 128, "depth": 2, "mc_repeats": 10},
     "thorough": {"steps": 30_000, "width": 128, "depth": 3, "mc_repeats": 20},
 }
