@@ -323,16 +323,16 @@ def main() -> None:
     parser.add_argument("--thesis-grid", action="store_true", help="run the thesis grid of issue 9 instead of the held-out family")
     parser.add_argument("--quick", action="store_true", help="thesis grid: one strength per sweep (a few cases)")
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply the training steps")
+    parser.add_argument("--steps-scale", type=float, default=1.0, help="thesis grid: multiply the training steps")
     parser.add_argument("--n-train", type=int, default=20000, help="training samples (held-out family: samples in all, 20 %% measured)")
-    parser.add_argument("--n-test", type=int, default=5000)
+    parser.add_argument("--n-test", type=int, default=5000, help="thesis grid: measured samples")
     parser.add_argument("--n-knn", type=int, default=2000, help="samples given to the KSG estimator")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--bmi-tasks", type=Path, default=OUT / "bmi_tasks", help="folder of exported benchmark-mi tasks")
-    parser.add_argument("--skip-gradient", action="store_true")
+    parser.add_argument("--seed", type=int, default=0, help="thesis grid: sample seed (the held-out family has its own)")
+    parser.add_argument("--bmi-tasks", type=Path, default=OUT / "bmi_tasks", help="thesis grid: folder of exported benchmark-mi tasks")
+    parser.add_argument("--skip-gradient", action="store_true", help="thesis grid: skip the ∂_iΩ study")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these small nets on a busy machine)")
     parser.add_argument("--marginals", choices=("standardize", "gaussianize"), default="gaussianize",
-                        help="the estimator's margins (gaussianize: invariant to monotone per-coordinate transforms, "
+                        help="thesis grid: the estimator's margins (gaussianize: invariant to monotone per-coordinate transforms, "
                              "and heavy tails reach the network as normal margins)")
     parser.add_argument("--only", default="", help="run only the cases whose name contains one of these comma-separated texts")
     args = parser.parse_args()
