@@ -37,11 +37,19 @@ def test_info_writes_measures_pointwise_and_a_reusable_model(data_file, tmp_path
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["variables"] == ["camera", "lidar", "radar"] and report["dims"] == [1, 1, 1]
+    assert report["fit"]["budget"] == "default" and report["fit"]["settings"]["marginals"] == "gaussianize"  # no --config
     assert report["n_samples"] == 120 and report["n_train"] == 480 and report["unit"] == "nats"
     assert set(report["measures"]) == {"tc", "o_information"} and report["measures"]["tc"]["value"] > 0
     pointwise = np.load(tmp_path / "result.pointwise.npz")
     assert pointwise["o_information"].shape == (120,)
     assert (model / "weights.safetensors").is_file() and not (tmp_path / "model.checkpoint").exists()
+    # the Gaussian copula beside every estimate, with the estimate's interval and the disagreement flag
+    copula = report["gaussian_copula"]["measures"]
+    assert set(copula) == {"tc", "o_information"} and "interval" in report["gaussian_copula"]["note"]
+    low, high = copula["tc"]["interval"]
+    assert low < report["measures"]["tc"]["value"] < high and copula["tc"]["disagrees"] == (not low <= copula["tc"]["copula"] <= high)
+    assert copula["tc"]["copula"] == pytest.approx(-0.5 * np.log(np.linalg.det(redundant(3, 1, rho=0.8).correlation)), rel=0.25)  # 120 samples
+    assert "Gaussian copula" in result.output
 
     # the saved model is reused: no training, same numbers with the same seed
     again = invoke("--data", data_file, "--out", tmp_path / "again.json", "--model", model, "--measures", "tc", *FAST)
@@ -101,3 +109,25 @@ def test_cli_prints_one_line_error_and_exit_code_two(tmp_path):
     assert completed.returncode == 2
     assert completed.stderr.strip().splitlines() == ["error: unknown measure(s) negentropy; choose from tc, dtc, s_information, "
                                                      "o_information, o_gradient, mi_c, mi_j, mi_rest, entropy"]
+
+
+def test_budget_presets_replace_their_keys_over_the_config_and_bad_names_are_usage_errors(data_file, tmp_path):
+    from fusion.information.budgets import BUDGETS, with_budget
+    from fusion.information.config import EstimatorConfig
+
+    base = EstimatorConfig(lr=1e-3, backbone="transformer", width=64)
+    quick, default, thorough = (with_budget(base, name) for name in ("quick", "default", "thorough"))
+    assert quick.steps < default.steps < thorough.steps and quick.mc_repeats < thorough.mc_repeats
+    assert default.steps == EstimatorConfig().steps and default.width == EstimatorConfig().width
+    assert all(c.lr == 1e-3 and c.backbone == "transformer" and c.marginals == "gaussianize" for c in (quick, default, thorough))
+    assert with_budget(base, "quick", ("tc", "entropy")).marginals == "standardize"  # entropies need the margins
+    assert set(BUDGETS) == {"quick", "default", "thorough"}
+
+    out = tmp_path / "r.json"
+    result = invoke("--data", data_file, "--out", out, "--budget", "quick", "--steps", "100", "--measures", "tc")
+    assert result.exit_code == 0, result.output
+    fit = json.loads(out.read_text())["fit"]
+    assert fit["budget"] == "quick" and fit["settings"]["steps"] == 100 and fit["settings"]["width"] == quick.width
+    bad = invoke("--data", data_file, "--out", out, "--budget", "huge")
+    assert bad.exit_code == 2 and "huge" in bad.output
+    assert "thorough" in RUNNER.invoke(app, ["info", "--help"]).output

@@ -12,6 +12,8 @@ from fusion.information.systems import (
     mixed,
     normal_cdf,
     redundant,
+    factor_model,
+    shear,
     spiral,
     synergistic,
 )
@@ -98,8 +100,13 @@ def test_transforms_are_bijections_with_the_same_ground_truth():
     assert np.allclose(np.linalg.norm(turned, axis=-1), np.linalg.norm(x, axis=-1))
     assert np.allclose(spiral(turned, speed=-0.5), x)  # inverse: turn back by the same angle
     assert not np.allclose(turned, x)
+    sheared = shear(x, strength=0.5)
+    undone = sheared.copy()
+    for k in range(1, x.shape[-1]):  # inverse, coordinate by coordinate
+        undone[..., k] = sheared[..., k] - 0.5 * undone[..., k - 1] ** 2
+    assert np.allclose(undone, x) and not np.allclose(sheared, x)
     base = redundant(3, 2, rho=0.7)
-    for name in ("half_cube", "normal_cdf", "spiral"):
+    for name in ("half_cube", "normal_cdf", "spiral", "shear"):
         assert TransformedSystem(base, name).ground_truth()["o_information"] == base.ground_truth()["o_information"]
 
 
@@ -108,3 +115,15 @@ def test_block_entropy_uses_whole_variables():
     entropy = block_entropy(cov, (2, 2), gaussian_entropy)
     assert entropy((0,)) == pytest.approx(gaussian_entropy(np.eye(2)))
     assert measures_from_entropy(entropy, 2)["tc"] == pytest.approx(-np.log(1 - 0.25))
+
+
+def test_factor_model_correlation_and_one_factor_closed_form():
+    loadings = np.array([[0.9, 0.1], [0.7, -0.3], [0.2, 0.8], [0.5, 0.5]])
+    system = factor_model(loadings, dim=2)
+    x = system.sample(40000, seed=3).reshape(40000, 4, 2)[:, :, 0]
+    assert np.allclose(np.corrcoef(x.T), loadings @ loadings.T + np.diag(1 - (loadings**2).sum(1)), atol=0.02)
+    # one factor, two variables: ρ = λ_1 λ_2, I = −½ d log(1 − ρ²)
+    pair = factor_model([[0.8], [0.6]], dim=3).ground_truth()
+    assert pair["tc"] == pytest.approx(-1.5 * np.log(1 - 0.48**2))
+    with pytest.raises(ValueError, match="norm below 1"):
+        factor_model([[0.8, 0.7], [0.1, 0.1]])

@@ -7,9 +7,11 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import click
 import numpy as np
 import typer
 
+from fusion.information.budgets import BUDGETS, with_budget
 from fusion.information.config import EstimatorConfig
 from fusion.information.measures import DEFAULT_MEASURES, MEASURES
 from preprocessing.atomic import atomic_write_bytes, atomic_write_json
@@ -18,6 +20,10 @@ from preprocessing.config import load_config, validate
 from preprocessing.errors import UserError
 
 app = typer.Typer()
+
+BUDGET_HELP = ("Preset that trades time for accuracy: quick | default | thorough (default without --config; "
+               "sets steps, width, depth, MC repeats and Gaussianised margins over --config). "
+               "Accuracy and time: README, measured by benchmarks/information.py.")
 
 
 def load_npz(path: Path) -> tuple[list[str], list[np.ndarray]]:
@@ -68,17 +74,23 @@ def info(
     model: Path | None = typer.Option(None, "--model", help="Fitted-estimator folder: used as is if it exists, otherwise written after fitting."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted fit from its checkpoint (<out or model>.checkpoint)."),
     test_fraction: float = typer.Option(0.2, "--test-fraction", click_type=FiniteFloat(min=0.0, max=0.9), help="Share of samples held out for measuring; 0 fits and measures on all."),
-    steps: int | None = typer.Option(None, "--steps", min=1, help="Override the number of training steps."),
+    budget: str | None = typer.Option(None, "--budget", click_type=click.Choice(list(BUDGETS)), help=BUDGET_HELP),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="Override the number of training steps (also the budget's)."),
     mc_repeats: int | None = typer.Option(None, "--mc-repeats", min=1, help="Override the Monte-Carlo repeats."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     pointwise: bool = typer.Option(False, "--pointwise", help="Also write per-sample contributions to <out>.pointwise.npz."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split and of the Monte-Carlo draws."),
 ) -> None:
     """Estimate MI, TC, DTC, S- and O-information and ∂_iΩ with one amortised score-based denoiser."""
+    from fusion.information.comparison import compare_with_copula
     from fusion.information.estimator import InformationEstimator, check_measures
 
     names = check_measures(list(MEASURES) if measures.strip() == "all" else [m.strip() for m in measures.split(",") if m.strip()])
     settings = load_config(config, EstimatorConfig) if config else EstimatorConfig()
+    if budget is None and config is None:
+        budget = "default"
+    if budget is not None:
+        settings = with_budget(settings, budget, names)
     if steps is not None:
         settings = validate(EstimatorConfig, settings.model_dump() | {"steps": steps})
     variables, arrays = load_npz(data)
@@ -95,16 +107,44 @@ def info(
         shutil.rmtree(checkpoint, ignore_errors=True)
     result = estimator.measure(test, measures=names, mc_repeats=mc_repeats, bits=bits, seed=seed, progress=True)
 
+    comparisons = compare_with_copula(result, test)
     report = result.to_json() | {
         "data": str(data), "variables": variables, "dims": list(estimator.dims),
-        "n_train": int(train[0].shape[0]), "fit": {"measures": list(estimator.measures), "settings": estimator.config.model_dump()},
+        "n_train": int(train[0].shape[0]), "fit": {"measures": list(estimator.measures), "budget": budget, "settings": estimator.config.model_dump()},
+        "gaussian_copula": {"note": COPULA_NOTE, "measures": {name: c.to_json() for name, c in comparisons.items()}},
     }
     atomic_write_json(out, report)
     if pointwise:
         atomic_write_bytes(out.with_suffix(".pointwise.npz"), _npz_bytes(result.pointwise()))
-    for name, estimate in result.estimates.items():
-        typer.echo(f"{name:>15}: {np.array2string(np.asarray(estimate.value), precision=4)} ± {np.array2string(np.asarray(estimate.stderr), precision=4)} {result.unit}")
+    typer.echo(table(result, comparisons))
     typer.echo(f"wrote {out}")
+
+
+COPULA_NOTE = ("interval: the score-based value ± 1.645 standard errors over the measured samples (90 %; no estimator bias in it); "
+               "disagrees: the Gaussian copula's value lies outside it — the data's dependence is not a Gaussian copula, or the "
+               "estimator is off (benchmarks/information.py measures which to trust on systems with a known answer)")
+
+
+def table(result, comparisons: dict) -> str:
+    """Printed result: per measure the score-based value, its 90 % interval, the Gaussian copula and a note."""
+    def text(value) -> str:
+        return np.array2string(np.asarray(value, dtype=float), precision=4, separator=", ", max_line_width=10**6).replace("\n", "")
+
+    lines = [f"{'measure':>15}  score-based ({result.unit}) [90 % interval]  |  Gaussian copula"]
+    for name, estimate in result.estimates.items():
+        comparison = comparisons.get(name)
+        if comparison is None:
+            lines.append(f"{name:>15}  {text(estimate.value)}  |  (no copula value)")
+            continue
+        flagged = np.asarray(comparison.disagrees)
+        note = "" if not flagged.any() else "  <- disagree" + (f" ({int(flagged.sum())} of {flagged.size})" if flagged.ndim else "")
+        if np.ndim(estimate.value) == 0:
+            lines.append(f"{name:>15}  {estimate.value:.4f} [{comparison.low:.4f}, {comparison.high:.4f}]  |  {comparison.copula:.4f}{note}")
+        else:
+            lines.append(f"{name:>15}  {text(estimate.value)}  |  {text(comparison.copula)}{note}")
+    if any(np.any(c.disagrees) for c in comparisons.values()):
+        lines.append("<- disagree: the copula lies outside the score-based 90 % interval (see gaussian_copula.note in the JSON)")
+    return "\n".join(lines)
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

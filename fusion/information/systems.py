@@ -1,14 +1,14 @@
 """Benchmark systems with exact information measures (thesis §5.4.1, App. C.3, C.5; SPEC §6).
 
 - Gaussian systems with variable-level correlation C (N×N) and d coordinates per variable,
-  Σ = C ⊗ I_d: ``redundant`` (X_i = R + ε_i, ρ = 1/(1+σ²)), ``synergistic`` (X_1 ~ N(0, I),
+  Σ = C ⊗ I_d: ``factor_model`` (X_i = Σ_k L_ik F_k + noise, unit variances), ``redundant`` (X_i = R + ε_i, ρ = 1/(1+σ²)), ``synergistic`` (X_1 ~ N(0, I),
   X_2 = X_1 + S_1 + … + S_{N−2}, X_i = S_{i−2} + ε, standardised: Eq. C.7) and ``mixed``
   (independent subsystems side by side).
 - ``StudentTSystem``: the same dispersion with a shared χ² scale — heavy tails and a dependence
   that is not a Gaussian copula (even C = I gives TC > 0); exact through Student-t entropies.
 - ``TransformedSystem``: a per-variable bijection applied to samples (``half_cube``,
-  ``normal_cdf`` per coordinate; ``spiral``, which mixes a variable's coordinates), which leaves
-  every measure unchanged. Half-cube and CDF are monotone per coordinate, so a Gaussian copula
+  ``normal_cdf`` per coordinate; ``spiral`` and ``shear``, which mix a variable's coordinates), which
+  leaves every measure unchanged. Half-cube and CDF are monotone per coordinate, so a Gaussian copula
   stays exact on them; the spiral and Student-t break it.
 
 Samples are arrays [n, N, d].
@@ -88,6 +88,19 @@ def synergistic(n_vars: int, dim: int = 1, *, rho: float | None = None, noise: f
     return GaussianSystem(correlation, dim, f"synergistic(N={n_vars}, rho={rho:.3g})")
 
 
+def factor_model(loadings: np.ndarray, dim: int = 1) -> GaussianSystem:
+    """X_i = Σ_k L_ik F_k + √(1 − ‖L_i‖²)·ε_i with independent standard F, ε: correlation L Lᵀ off the diagonal.
+
+    ``loadings`` [N, K] with every row norm below 1 (unequal rows: unequal shares of the factors).
+    """
+    loadings = np.atleast_2d(np.asarray(loadings, dtype=float))
+    norms = (loadings**2).sum(axis=1)
+    if np.any(norms >= 1.0):
+        raise ValueError(f"every loading row needs a norm below 1, got squared norms {norms}")
+    correlation = loadings @ loadings.T + np.diag(1.0 - norms)
+    return GaussianSystem(correlation, dim, f"factor(N={len(norms)}, K={loadings.shape[1]})")
+
+
 def mixed(*parts: GaussianSystem) -> GaussianSystem:
     """Independent subsystems side by side (variables in the order given)."""
     dims = {part.dim for part in parts}
@@ -152,7 +165,19 @@ def spiral(x: np.ndarray, speed: float = 0.5) -> np.ndarray:
     return out
 
 
-TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"half_cube": half_cube, "normal_cdf": normal_cdf, "spiral": spiral}
+def shear(x: np.ndarray, strength: float = 0.5) -> np.ndarray:
+    """y_0 = x_0, y_k = x_k + strength·x_{k−1}² within each variable: a triangular bijection (inverse:
+    x_k = y_k − strength·x_{k−1}², coordinate by coordinate) with curved, non-monotone dependence.
+    x [n, N, d] with d ≥ 2."""
+    if x.shape[-1] < 2:
+        raise ValueError("the shear needs at least 2 coordinates per variable")
+    out = x.copy()
+    out[..., 1:] += strength * x[..., :-1] ** 2
+    return out
+
+
+TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "half_cube": half_cube, "normal_cdf": normal_cdf, "spiral": spiral, "shear": shear}
 
 
 @dataclass(frozen=True)
