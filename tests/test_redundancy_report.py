@@ -42,6 +42,22 @@ def test_report_holds_every_measure_per_condition(redundancy_report):
         assert np.allclose(mi, mi.T, equal_nan=True) and (mi[~np.isnan(mi)] > 0).all()
 
 
+def test_the_gaussian_copula_stands_beside_every_measure(redundancy_report):
+    """Its Ω is its TC − DTC, its flag says whether it lies outside the estimate's interval, and for the
+    radar replaced by independent noise its MI with the other sensors is ≈ 0 (closed form: 0)."""
+    report = redundancy_report.report
+    for name, block in report["conditions"].items():
+        m = block["measures"]
+        copula = {key: m[key]["gaussian_copula"]["value"] for key in SCALARS}
+        assert copula["o_information"] == pytest.approx(copula["tc"] - copula["dtc"], abs=1e-5), name
+        for key in SCALARS:
+            low, high = m[key]["interval"]
+            assert m[key]["gaussian_copula"]["outside_interval"] == (not low <= copula[key] <= high), (name, key)
+    noise = report["conditions"]["control_radar_noise"]["measures"]["mi_j"]["gaussian_copula"]["value"]
+    radar = report["sensors"].index("radar")
+    assert all(noise[radar][other] < 0.02 for other in range(3) if other != radar), noise
+
+
 def test_fitted_and_measured_frames_are_whole_scenes_apart(redundancy_report, redundancy_shards):
     """report.json names both frame sets; they are the two day scenes of the world, one each, and the per-frame
     values are of the measured scene only."""
@@ -152,6 +168,7 @@ def test_report_page_shows_its_figures_and_tables_in_headless_chromium(redundanc
     for name, block in redundancy_report.report["conditions"].items():
         omega = block["measures"]["o_information"]
         assert f"{omega['value']:.3f} [{omega['interval'][0]:.3f}, {omega['interval'][1]:.3f}]" in tables[0], name
+        assert f"copula {omega['gaussian_copula']['value']:.3f}" in tables[0], name
     assert 'id="what-the-bars-are"' in page.dom and "bootstrap" in page.dom
     rows = page.coloured_rows()
     assert len(rows) > 0.05 * page.screenshot.shape[0] and rows.max() - rows.min() > 1000  # figures spread down the page

@@ -11,7 +11,9 @@ Per measure: ``value`` is the mean over seeds of the measured estimate, ``interv
 the bootstrap interval over measured frames or scenes × seeds (``fusion.redundancy.intervals``),
 ``seeds`` the value of each seed and ``mc_stderr`` the Monte-Carlo standard error of one
 estimate (how precisely the integral was evaluated on these frames — not an uncertainty about
-the sensors). ``per_frame`` holds each measured frame's mean pointwise Ω / TC / DTC (mean over
+the sensors), ``gaussian_copula`` the Gaussian-copula value on the same measured samples and whether it
+lies outside the interval (``fusion.information.comparison``: there the dependence is not a Gaussian
+copula, or the estimator is off; the copula costs milliseconds). ``per_frame`` holds each measured frame's mean pointwise Ω / TC / DTC (mean over
 seeds): the redundancy along a scene.
 """
 
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 
 from fusion.information.estimator import InformationEstimator
+from fusion.information.comparison import Comparison, copula_values
 from fusion.information.results import InformationResult
 from fusion.redundancy.collect import FrameDescriptors
 from fusion.redundancy.config import RedundancyConfig
@@ -67,8 +70,10 @@ def fit_and_measure(fit: list[np.ndarray], measured: list[np.ndarray], measures:
         return estimator.measure(measured, mc_repeats=config.mc_repeats, seed=seed, progress=progress)
 
 
-def summarise(results: list[InformationResult], measured: FrameDescriptors, measures: tuple[str, ...], config: RedundancyConfig) -> dict:
-    """Value, bootstrap interval, per-seed values and MC stderr of each measure (see the module docstring)."""
+def summarise(results: list[InformationResult], measured: FrameDescriptors, measures: tuple[str, ...], config: RedundancyConfig,
+              copula: dict[str, np.ndarray]) -> dict:  # fmt: skip
+    """Value, bootstrap interval, per-seed values, MC stderr and the Gaussian-copula value of each measure
+    (see the module docstring); ``copula`` holds the copula's values on the measured samples."""
     units = np.array([f["scene_name"] if config.interval.unit == "scene" else f["key"] for f in measured.frames])
     block = {}
     for name in measures:
@@ -80,6 +85,10 @@ def summarise(results: list[InformationResult], measured: FrameDescriptors, meas
             "interval": [_plain(low), _plain(high)],
             "seeds": [_plain(v) for v in values],
             "mc_stderr": _plain(np.mean([r[name].stderr for r in results], axis=0)),
+            "gaussian_copula": {
+                "value": _plain(copula[name]),
+                "outside_interval": np.asarray(Comparison(copula[name], low, high).disagrees).tolist(),
+            },
         }
     return block
 
@@ -94,10 +103,11 @@ def estimate_condition(fit: FrameDescriptors, measured: FrameDescriptors, sensor
         for seed in config.seeds
     ]
     per_frame = {name: np.mean([measured.per_frame(r[name].pointwise) for r in results], axis=0) for name in PER_FRAME}
+    copula = copula_values(measured.samples(sensors, config.dither, config.seeds[0]), measures)
     return {
         "frames": {"fit": describe(fit.frames), "measured": describe(measured.frames)},
         "cells_per_frame": measured.cells,
-        "measures": summarise(results, measured, measures, config),
+        "measures": summarise(results, measured, measures, config, copula),
         "interval": {"unit": config.interval.unit, "level": config.interval.level},
         "per_frame": [
             {"key": f["key"], "scene": f["scene_name"], "timestamp": f["timestamp"], **{m: _plain(per_frame[m][i]) for m in PER_FRAME}}
