@@ -51,7 +51,7 @@ def enhance(
     data: Optional[Path] = typer.Option(None, help="Shard directory: holds --sample, or without it every frame of --split is enhanced."),
     split: Optional[str] = typer.Option(None, help="With --data and no --sample: enhance only this split (e.g. val)."),
     batch_size: int = typer.Option(16, min=1, help="Frames per batch when enhancing many."),
-    t_start: Optional[float] = typer.Option(None, click_type=FiniteFloat(min=0.0, max=1.0), help="Start time t̃ (default: the model's, 0.5)."),
+    t_start: Optional[float] = typer.Option(None, click_type=FiniteFloat(min=0.0, max=1.0), help="Start time t̃ (default: the model's own)."),
     steps: Optional[int] = typer.Option(None, min=1, help="DDIM steps of the full schedule (default 50)."),
     guidance: Optional[float] = typer.Option(None, click_type=FiniteFloat(min=0.0), help="Classifier-free guidance weight (default 2.0)."),
     seed: int = typer.Option(0, help="Seed of the noise: same inputs and seed give the same image."),
