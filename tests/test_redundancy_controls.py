@@ -63,6 +63,9 @@ def test_nominal_measures_match_the_closed_form(blocks):
     assert values(nominal, "o_information") == pytest.approx(truth["o_information"], abs=0.15)
     np.testing.assert_allclose(values(nominal, "o_gradient"), truth["o_gradient"], atol=0.15)
     np.testing.assert_allclose(values(nominal, "mi_rest"), truth["mi_rest"], atol=0.15)
+    # a Gaussian world is a Gaussian copula: the copula beside the estimate is near exact
+    copula = nominal["measures"]["o_information"]["gaussian_copula"]["value"]
+    assert copula == pytest.approx(truth["o_information"], abs=0.05)
 
 
 def test_noise_sensor_shares_nothing_and_contributes_least(blocks):
@@ -93,3 +96,5 @@ def test_copied_sensor_shares_everything_with_its_source(blocks):
     share, before = values(copy, "mi_rest"), values(nominal, "mi_rest")
     # a and d now share everything; b loses d's own view of the scene, so its share cannot rise
     assert share[0] > before[0] + 1 and share[3] > before[3] + 1 and share[1] < before[1] + 0.1
+    # an exact copy has no finite Gaussian-copula MI: the report says none rather than failing
+    assert copy["measures"]["mi_j"]["gaussian_copula"] is None and nominal["measures"]["mi_j"]["gaussian_copula"]

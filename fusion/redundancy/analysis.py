@@ -11,9 +11,10 @@ Per measure: ``value`` is the mean over seeds of the measured estimate, ``interv
 the bootstrap interval over measured frames or scenes × seeds (``fusion.redundancy.intervals``),
 ``seeds`` the value of each seed and ``mc_stderr`` the Monte-Carlo standard error of one
 estimate (how precisely the integral was evaluated on these frames — not an uncertainty about
-the sensors), ``gaussian_copula`` the Gaussian-copula value on the same measured samples and whether it
-lies outside the interval (``fusion.information.comparison``: there the dependence is not a Gaussian
-copula, or the estimator is off; the copula costs milliseconds). ``per_frame`` holds each measured frame's mean pointwise Ω / TC / DTC (mean over
+the sensors), ``gaussian_copula`` the Gaussian-copula value on the same measured samples and whether
+it lies outside the interval (``fusion.information.comparison``: there the dependence is not a Gaussian
+copula, or the estimator is off; the copula costs milliseconds; null when a sensor copies another
+exactly). ``per_frame`` holds each measured frame's mean pointwise Ω / TC / DTC (mean over
 seeds): the redundancy along a scene.
 """
 
@@ -85,7 +86,7 @@ def summarise(results: list[InformationResult], measured: FrameDescriptors, meas
             "interval": [_plain(low), _plain(high)],
             "seeds": [_plain(v) for v in values],
             "mc_stderr": _plain(np.mean([r[name].stderr for r in results], axis=0)),
-            "gaussian_copula": {
+            "gaussian_copula": None if name not in copula else {
                 "value": _plain(copula[name]),
                 "outside_interval": np.asarray(Comparison(copula[name], low, high).disagrees).tolist(),
             },
@@ -103,7 +104,10 @@ def estimate_condition(fit: FrameDescriptors, measured: FrameDescriptors, sensor
         for seed in config.seeds
     ]
     per_frame = {name: np.mean([measured.per_frame(r[name].pointwise) for r in results], axis=0) for name in PER_FRAME}
-    copula = copula_values(measured.samples(sensors, config.dither, config.seeds[0]), measures)
+    try:
+        copula = copula_values(measured.samples(sensors, config.dither, config.seeds[0]), measures)
+    except ValueError:  # a sensor that copies another exactly (the copy control): the copula's MI is infinite
+        copula = {}
     return {
         "frames": {"fit": describe(fit.frames), "measured": describe(measured.frames)},
         "cells_per_frame": measured.cells,
