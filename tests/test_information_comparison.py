@@ -58,3 +58,10 @@ def test_copula_in_bits_and_blind_to_student_t_dependence():
     # the truth is > 0.1 nats; an estimate near it disagrees with the copula (near 0)
     truth = system.ground_truth()["tc"]
     assert truth > 0.1 and compare_with_copula(result_around({"tc": truth}, 1000, 0.3), x)["tc"].disagrees
+
+
+def test_an_exact_copy_has_no_copula_value_rather_than_an_error():
+    x = np.random.default_rng(0).standard_normal((500, 2, 2))
+    copied = np.concatenate([x, x[:, :1]], axis=1)  # a third variable that is the first one
+    assert copula_values(copied, ("tc", "mi_j")) == {}
+    assert set(copula_values(x, ("tc", "mi_j"))) == {"tc", "mi_j"}

@@ -52,12 +52,16 @@ class Comparison:
 
 
 def copula_values(data, measures, bits: bool = False) -> dict[str, float | np.ndarray]:
-    """Gaussian-copula value of every measure in ``measures`` that has one (all but ``entropy``).
+    """Gaussian-copula value of every measure in ``measures`` that has one (all but ``entropy``); none at
+    all when a variable copies another exactly (singular copula covariance: the copula's MI is infinite).
 
     ``data``: the variables as ``as_variables`` takes them (list of [n, d_i], or [n, N, d] / [n, N]).
     """
     x, dims = as_variables(data, "measured data")
-    everything = gaussian_copula_measures(x.astype(np.float64), dims)
+    try:
+        everything = gaussian_copula_measures(x.astype(np.float64), dims)
+    except ValueError:  # ground_truth.gaussian_entropy: covariance not positive definite
+        return {}
     scale = 1.0 / NATS_PER_BIT if bits else 1.0
     return {name: everything[name] * scale for name in measures if name != "entropy"}
 
