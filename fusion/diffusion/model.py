@@ -40,6 +40,11 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
     return x * (1 + scale) + shift
 
 
+def patch_tokens(embedders: nn.ModuleDict, latents: torch.Tensor) -> torch.Tensor:
+    """latents [B, M, C, h, w] → [B, M, L, D], each slot through its modality's ``PatchEmbed``."""
+    return torch.stack([embedders[name](latents[:, index]) for index, name in enumerate(MODALITIES)], dim=1)
+
+
 def sincos_pos_embed(dim: int, grid_h: int, grid_w: int) -> torch.Tensor:
     """[grid_h·grid_w, dim] fixed 2-D sin-cos positions, laid out as the reference DiT (row-major, w first)."""
     grid = torch.meshgrid(
@@ -176,15 +181,10 @@ class MultimodalDiT(nn.Module):
     def embed(self, latents: torch.Tensor, conditioning: torch.Tensor) -> torch.Tensor:
         """latents [B, M, C, h, w], conditioning [B, M] bool → tokens [B, M, L, D]
         (patch embedding + position + modality, plus the clean conditions at the same position)."""
-        tokens = torch.stack(
-            [self.x_embedder[name](latents[:, index]) for index, name in enumerate(MODALITIES)], dim=1
-        )
-        tokens = tokens + self.pos_embed[:, None] + self.modality_embed
+        tokens = patch_tokens(self.x_embedder, latents) + self.pos_embed[:, None] + self.modality_embed
         if self.condition_embedder is None:
             return tokens
-        conditions = torch.stack(
-            [self.condition_embedder[name](latents[:, index]) for index, name in enumerate(MODALITIES)], dim=1
-        )  # [B, M, L, D]
+        conditions = patch_tokens(self.condition_embedder, latents)
         return tokens + (conditions * conditioning[:, :, None, None].to(conditions.dtype)).sum(1, keepdim=True)
 
     def unpatchify(self, x: torch.Tensor) -> torch.Tensor:
