@@ -83,3 +83,24 @@ def validate(model: type[ConfigT], data: dict, source: str = "<arguments>") -> C
         return model.model_validate(data)
     except ValidationError as error:
         raise UserError(format_validation_error(error, source)) from None
+
+
+def option_value(text: str) -> int | float | str | tuple[float, ...]:
+    """A command-line option value: int, float, a ``/``-separated tuple of floats, else the text itself."""
+    for parse in (int, float, lambda t: tuple(float(v) for v in t.split("/"))):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_options(text: str, flag: str) -> dict:
+    """``name=value,name=value`` (may be empty) → {name: value}; UserError naming ``flag`` on a malformed item."""
+    options = {}
+    for item in filter(None, text.split(",")):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UserError(f"{flag} {text}: expected name=value, got {item!r}")
+        options[name.strip()] = option_value(value.strip())
+    return options

@@ -18,7 +18,7 @@ from fusion.information.config import EstimatorConfig
 from fusion.redundancy.faults import FAULTS
 from fusion.redundancy.intervals import IntervalConfig
 from fusion.redundancy.scenes import SceneFolds
-from preprocessing.config import StrictModel, validate
+from preprocessing.config import StrictModel, parse_options, validate
 from preprocessing.errors import UserError
 
 Scenes = Literal["day", "night", "all"]
@@ -162,25 +162,10 @@ def _text(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _value(text: str) -> int | float | str | tuple[float, ...]:
-    for parse in (int, float, lambda t: tuple(float(v) for v in t.split("/"))):
-        try:
-            return parse(text)
-        except ValueError:
-            pass
-    return text
-
-
 def parse_fault(text: str) -> FaultConfig:
     """``KIND[:name=value,...]`` → FaultConfig (UserError naming the bad option)."""
     kind, _, rest = text.partition(":")
-    params = {}
-    for item in filter(None, rest.split(",")):
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise UserError(f"--faults {text}: expected name=value after the kind, got {item!r}")
-        params[name.strip()] = _value(value.strip())
-    return validate(FaultConfig, {"kind": kind.strip(), "params": params}, f"--faults {text}")
+    return validate(FaultConfig, {"kind": kind.strip(), "params": parse_options(rest, f"--faults {kind}:")}, f"--faults {text}")
 
 
 def with_faults(config: RedundancyConfig, faults: list[str]) -> RedundancyConfig:
