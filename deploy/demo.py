@@ -18,6 +18,7 @@ from typing import Callable
 from pydantic import Field
 from rich.console import Console
 
+from fusion.evaluation.settings import Sampler
 from preprocessing.atomic import atomic_write_json
 from preprocessing.config import StrictModel, load_config
 from preprocessing.errors import UserError
@@ -54,9 +55,7 @@ class TrainingStage(StrictModel):
 
 class EvaluationStage(StrictModel):
     limit: int | None = Field(None, ge=1, description="frames per test set (None: every held-out frame)")
-    t_start: float | None = Field(None, gt=0, le=1, description="start time t̃ of the enhancement rows (None: the model's)")
-    steps: int | None = Field(None, ge=1, description="DDIM steps (None: the model's sampling default)")
-    generation: bool = Field(True, description="also rows that generate from T when t̃ < 1")
+    samplers: tuple[Sampler, ...] = Field((Sampler(),), min_length=1, description="one group of MLD rows each (unset knobs: the model's)")
     grid_frames: int = Field(3, ge=1)
     sweep_frames: int = Field(0, ge=0)
 

@@ -14,14 +14,14 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from fusion.diffusion.config import MLDConfig
+from fusion.diffusion.config import MLDConfig, SampleConfig
 from fusion.diffusion.images import to_uint8
 from fusion.diffusion.run import train_run
 from fusion.evaluation.held_out import RENDERED_NIGHT, SYNTHETIC_NIGHT, mean_day_image, spread, held_out_sets
-from fusion.evaluation.methods import CONSTANT, NIGHT_INPUT, REGRESSOR, mld_name
+from fusion.evaluation.methods import CONSTANT, NIGHT_INPUT, REGRESSOR
 from fusion.evaluation.run import evaluate, load_regressor
 from fusion.evaluation.scores import quartiles
-from fusion.evaluation.settings import EvaluationSettings
+from fusion.evaluation.settings import EvaluationSettings, Sampler, parse_sampler
 from fusion.regression.config import RegressorConfig
 from fusion.regression.model import DirectRegressor
 from fusion.regression.train import train_regressor
@@ -105,12 +105,20 @@ def test_a_resumed_regressor_run_ends_with_the_same_weights(evaluation_shards, t
 
 def test_evaluation_reports_both_test_sets_against_every_floor(models, evaluation_shards, tmp_path):
     mld, regressor, _ = models
-    settings = EvaluationSettings(steps=4, limit=6, batch_size=6, grid_frames=2, sweep_frames=2,
-                                  sweep_t_start=(0.3,), sweep_guidance=(1.0,), sweep_steps=(2,))  # fmt: skip
+    posterior_mean = Sampler(t_start=1.0, steps=1, guidance=1.0)
+    settings = EvaluationSettings(samplers=(Sampler(steps=4), posterior_mean, Sampler(steps=4)), limit=6, batch_size=6,
+                                  grid_frames=2, sweep_frames=2, sweep_t_start=(0.1, 0.3), sweep_guidance=(1.0,),
+                                  sweep_steps=(2,))  # fmt: skip
     metrics = evaluate(mld, evaluation_shards, tmp_path / "eval", settings, regressor=regressor, show_progress=False)
     expected_rows = {CONSTANT, NIGHT_INPUT, "clahe", "gamma", REGRESSOR, "autoencoder(day) ceiling"}
-    expected_rows |= {mld_name(c, t) for c in ("night+lidar+radar", "night+lidar", "night+radar", "night") for t in (0.5, 1.0)}
+    # the model's defaults (guidance 2, t̃ 0.5) fill the first sampler's unset knobs; a repeated sampler is one group
+    mld_rows = [f"MLD {c} · {k}" for k in ("t̃=0.5, 4 steps, w=2", "t̃=1, 1 step, w=1")
+                for c in ("night+lidar+radar", "night+lidar", "night+radar", "night")]  # fmt: skip
+    assert [name for name in metrics["methods"] if name.startswith("MLD")] == mld_rows
+    expected_rows |= set(mld_rows)
     assert set(metrics["methods"]) == expected_rows
+    # the t̃ sweep of the first sampler (4 steps): t̃ = 0.1 leaves no denoising step and is recorded as such
+    assert metrics["sweeps"]["t_start"]["psnr"][0] is None and metrics["sweeps"]["t_start"]["psnr"][1] > 0
     assert metrics["test_sets"][SYNTHETIC_NIGHT]["scenes"] == ["scene-0002"]
     assert metrics["test_sets"][RENDERED_NIGHT]["scenes"] == ["scene-0001"]
 
@@ -142,7 +150,7 @@ def test_evaluation_reports_both_test_sets_against_every_floor(models, evaluatio
 
 def test_evaluation_refuses_scenes_a_model_was_trained_on(models, evaluation_shards, tmp_path):
     mld, regressor, _ = models
-    settings = EvaluationSettings(steps=2, limit=2, sweep_frames=0)
+    settings = EvaluationSettings(samplers=(Sampler(steps=2),), limit=2, sweep_frames=0)
     with pytest.raises(UserError, match="trained on held-out scene.*scene-0000"):
         evaluate(mld, evaluation_shards, tmp_path / "train", settings.model_copy(update={"split": "train"}), show_progress=False)
     assert not (tmp_path / "train").exists()
@@ -159,9 +167,21 @@ def test_lpips_is_computed_with_local_backbone_weights(models, evaluation_shards
     torch.manual_seed(0)
     weights = tmp_path / "alexnet.safetensors"
     save_file({k: v.contiguous() for k, v in torchvision.models.alexnet(weights=None).state_dict().items()}, weights)
-    settings = EvaluationSettings(steps=2, limit=1, sweep_frames=0, generation=False)
+    settings = EvaluationSettings(samplers=(Sampler(steps=2),), limit=1, sweep_frames=0)
     metrics = evaluate(models[0], evaluation_shards, tmp_path / "eval", settings, lpips_weights=weights, show_progress=False)
     for result in metrics["test_sets"].values():
         assert all(values["lpips"]["mean"] >= 0 for values in result["methods"].values())
     with pytest.raises(UserError, match="already exists"):
         evaluate(models[0], evaluation_shards, tmp_path / "eval", settings, show_progress=False)
+
+
+def test_a_sampler_takes_the_model_defaults_it_does_not_set_and_refuses_one_without_a_step():
+    defaults = SampleConfig(steps=20, guidance=1.5, t_start=0.5)
+    assert parse_sampler("steps=1,t_start=1").resolve(defaults) == SampleConfig(steps=1, guidance=1.5, t_start=1.0)
+    assert parse_sampler("").resolve(defaults) == defaults
+    with pytest.raises(UserError, match="leaves no denoising step"):
+        parse_sampler("steps=1").resolve(defaults)  # t̃ 0.5 of a 1-step schedule
+    with pytest.raises(UserError, match="expected name=value"):
+        parse_sampler("steps")
+    with pytest.raises(UserError, match="--sampler temperature=2"):
+        parse_sampler("temperature=2")

@@ -20,12 +20,14 @@ def evaluate(
     regressor: Optional[Path] = typer.Option(None, help="Direct-regressor folder (the --out of train-regressor) to compare with."),
     split: str = typer.Option("val", help="Held-out split of the shards."),
     t_start: Optional[float] = typer.Option(
-        None, click_type=FiniteFloat(min=0.0, max=1.0), help="Start time t̃ of the enhancement rows [default: the model's]."
+        None, click_type=FiniteFloat(min=0.0, max=1.0), help="Start time t̃ of the first sampler [default: the model's]."
     ),
-    generation: bool = typer.Option(True, help="Also rows that generate from T (t̃ = 1)."),
-    steps: Optional[int] = typer.Option(None, min=1, help="DDIM steps of the full schedule [default: the model's]."),
+    steps: Optional[int] = typer.Option(None, min=1, help="DDIM steps of the first sampler [default: the model's]."),
     guidance: Optional[float] = typer.Option(
-        None, click_type=FiniteFloat(min=0.0), help="Classifier-free guidance weight [default: the model's]."
+        None, click_type=FiniteFloat(min=0.0), help="Guidance weight of the first sampler [default: the model's]."
+    ),
+    sampler: list[str] = typer.Option(
+        [], help="Another group of MLD rows, e.g. 't_start=0.5,steps=20,guidance=1.5' (unset knobs: the model's); repeatable."
     ),
     seed: int = typer.Option(0, help="Seed of the sampling noise."),
     limit: Optional[int] = typer.Option(None, min=1, help="At most this many frames per test set, spread over it."),
@@ -36,17 +38,18 @@ def evaluate(
     overwrite: bool = typer.Option(False, help="Replace an existing --out folder."),
 ) -> None:
     """Table 3.5 on two held-out test sets (synthetic night; rendered night against day twins): MLD per
-    conditioning set against the constant mean day frame, night input, gamma, CLAHE, the direct regressor and the
+    conditioning set and sampler against the constant mean day frame, night input, gamma, CLAHE, the direct regressor and the
     autoencoder ceiling; PSNR, SSIM, GMSD (and LPIPS), by darkness quartile."""
     from fusion.evaluation.report import markdown_tables
     from fusion.evaluation.run import evaluate as run_evaluation
-    from fusion.evaluation.settings import EvaluationSettings
+    from fusion.evaluation.settings import EvaluationSettings, Sampler, parse_sampler
     from preprocessing.config import validate
 
+    first = validate(Sampler, {"t_start": t_start, "steps": steps, "guidance": guidance})
+    samplers = [first, *(parse_sampler(text) for text in sampler)]
     settings = validate(
         EvaluationSettings,
-        {"split": split, "t_start": t_start, "generation": generation, "steps": steps, "guidance": guidance,
-         "seed": seed, "limit": limit, "sweep_frames": sweep_frames},
+        {"split": split, "samplers": samplers, "seed": seed, "limit": limit, "sweep_frames": sweep_frames},
     )  # fmt: skip
     metrics = run_evaluation(model, data, out, settings, regressor=regressor, lpips_weights=lpips_weights, overwrite=overwrite)
     typer.echo(markdown_tables(metrics["test_sets"]))

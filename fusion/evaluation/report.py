@@ -82,7 +82,8 @@ def save_sweep_plot(path: Path, knob: str, sweep: dict, references: dict[str, fl
     """PSNR against one sampling knob, with the floors on the same frames as dashed lines."""
     figure = Figure(figsize=(4.5, 3.2))
     axis = figure.subplots()
-    axis.plot(sweep["values"], sweep["psnr"], marker="o", label="MLD night+lidar+radar")
+    measured = [(value, psnr) for value, psnr in zip(sweep["values"], sweep["psnr"]) if psnr is not None]
+    axis.plot(*zip(*measured) if measured else ([], []), marker="o", label="MLD night+lidar+radar")
     for name, value in references.items():
         axis.axhline(value, linestyle="--", linewidth=1, label=name, color="grey" if name == NIGHT_INPUT else "black")
     axis.set_xlabel({"t_start": "t̃ (start time)", "guidance": "guidance weight", "steps": "DDIM steps"}[knob])

@@ -47,7 +47,8 @@ def score_test_set(methods: Methods, frames: Subset, settings: EvaluationSetting
 
 
 def run_sweeps(methods: Methods, frames: Subset, settings: EvaluationSettings, progress) -> dict[str, dict]:
-    """Mean PSNR of the all-sensor MLD on the first ``sweep_frames`` frames, one knob varied at a time."""
+    """Mean PSNR of the all-sensor MLD on the first ``sweep_frames`` frames, one knob of the first sampler varied
+    at a time; a value that leaves no denoising step (t̃ · steps < 1) is recorded as None."""
     if settings.sweep_frames == 0 or len(frames) == 0:
         return {}
     count = min(settings.sweep_frames, len(frames))
@@ -59,14 +60,19 @@ def run_sweeps(methods: Methods, frames: Subset, settings: EvaluationSettings, p
         "clahe": float(np.mean([psnr(ref, clahe(image)) for ref, image in zip(day, night)])),
     }}  # fmt: skip
     plans = {"t_start": settings.sweep_t_start, "guidance": settings.sweep_guidance, "steps": settings.sweep_steps}
+    base = methods.samplers[0]
     task = progress.add_task("sweeps", total=sum(len(values) for values in plans.values()))
     for knob, values in plans.items():
         psnrs = []
         for value in values:
-            images = methods.mld(batch, CONDITION_SETS["night+lidar+radar"], settings.seed, **{knob: value})
-            psnrs.append(float(np.mean([psnr(ref, image) for ref, image in zip(day, images)])))
+            sampler = base.model_copy(update={knob: value})
+            if int(sampler.steps * sampler.t_start) < 1:
+                psnrs.append(None)
+            else:
+                images = methods.mld(batch, CONDITION_SETS["night+lidar+radar"], settings.seed, sampler)
+                psnrs.append(float(np.mean([psnr(ref, image) for ref, image in zip(day, images)])))
             progress.advance(task)
-        sweeps[knob] = {"values": list(values), "psnr": psnrs}
+        sweeps[knob] = {"values": list(values), "psnr": psnrs, "base": base.model_dump()}
     return sweeps
 
 
@@ -127,7 +133,7 @@ def evaluate(
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (tmp / "metrics.md").write_text(markdown_tables(results))
         save_grid(tmp / "grid.png", grid, [NIGHT_INPUT, *(n for n in methods.names if n != NIGHT_INPUT), REFERENCE])
-        plotted = [n for n in methods.names if n not in methods.generation_names]
+        plotted = [n for n in methods.names if n not in methods.secondary_names]
         save_darkness_plot(tmp / "psnr_by_darkness.png", results, plotted)
         for knob in ("t_start", "guidance", "steps"):
             if knob in sweeps:

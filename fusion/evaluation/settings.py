@@ -4,16 +4,39 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from preprocessing.config import StrictModel
+from fusion.diffusion.config import SampleConfig
+from preprocessing.config import StrictModel, parse_options, validate
+from preprocessing.errors import UserError
+
+
+class Sampler(StrictModel):
+    """How one group of MLD rows (one per conditioning set) is sampled; an unset knob takes the model's own
+    default (its config's ``sample`` section)."""
+
+    t_start: float | None = Field(None, gt=0, le=1, description="start time t̃ (1: generate from T)")
+    steps: int | None = Field(None, ge=1, description="DDIM steps of the full schedule")
+    guidance: float | None = Field(None, ge=0, description="classifier-free guidance weight")
+
+    def resolve(self, defaults: SampleConfig) -> SampleConfig:
+        """The concrete knobs: these settings over the model's ``defaults``."""
+        knobs = defaults.model_dump() | self.model_dump(exclude_none=True)
+        if int(knobs["steps"] * knobs["t_start"]) < 1:
+            raise UserError(f"sampler t̃={knobs['t_start']:g} with {knobs['steps']} DDIM step(s) leaves no denoising step: "
+                            "give more steps")  # fmt: skip
+        return SampleConfig(**knobs)
+
+
+def parse_sampler(text: str) -> Sampler:
+    """``t_start=0.5,steps=20,guidance=1.5`` (any of them; none: the model's defaults) → Sampler."""
+    return validate(Sampler, parse_options(text, "--sampler"), f"--sampler {text}")
 
 
 class EvaluationSettings(StrictModel):
     split: str = "val"
-    # None: the model's own sampling defaults (its config's ``sample`` section)
-    t_start: float | None = Field(None, gt=0, le=1, description="start time t̃ of the enhancement rows")
-    generation: bool = Field(True, description="also rows that generate from T (t̃ = 1)")
-    steps: int | None = Field(None, ge=1)
-    guidance: float | None = Field(None, ge=0)
+    samplers: tuple[Sampler, ...] = Field(
+        (Sampler(),), min_length=1, description="one group of MLD rows each; the first (default: the model's own "
+        "sampling) is the one plotted by darkness and swept",
+    )  # fmt: skip
     seed: int = 0
     batch_size: int = Field(8, ge=1)
     limit: int | None = Field(None, ge=1, description="at most this many frames per test set, spread over it")
