@@ -85,6 +85,15 @@ def test_training_reduces_the_denoising_loss(tmp_path):
     assert sample.steps == 10
 
 
+def test_a_cosine_schedule_warms_up_then_decays_to_zero_at_the_last_step(tmp_path):
+    config = tiny_config(steps=25, warmup_steps=5, learning_rate=1e-3, lr_schedule="cosine", log_every=1)
+    train_on_latents(config, correlated_latents(), tmp_path, show_progress=False)
+    rates = [json.loads(line)["lr"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert rates[:5] == pytest.approx([2e-4, 4e-4, 6e-4, 8e-4, 1e-3])  # warm-up, then the peak
+    assert all(a >= b for a, b in zip(rates[4:], rates[5:])) and rates[-1] < 0.01 * rates[4]
+    assert rates[15] == pytest.approx(5e-4)  # step 15 of the 5…25 decay is half-way: half the peak
+
+
 def test_resume_continues_exactly(tmp_path):
     latents = correlated_latents()
     straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"

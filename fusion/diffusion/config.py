@@ -68,6 +68,7 @@ class TrainConfig(StrictModel):
     learning_rate: float = Field(1e-4, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     warmup_steps: int = Field(0, ge=0)
+    lr_schedule: Literal["constant", "cosine"] = Field("constant", description="after warm-up: constant, or cosine decay to 0 at `steps`")
     grad_clip: float = Field(1.0, gt=0)
     ema_decay: float = Field(0.999, ge=0, lt=1)
     p_uncond: float = Field(0.1, ge=0, le=1, description="d: probability that the conditioning set is empty")

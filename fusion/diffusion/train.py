@@ -29,6 +29,7 @@ from fusion.diffusion.model import MultimodalDiT
 from fusion.diffusion.multitime import loss_weight, masked_diffusion, multi_time, role_masks, sample_conditioning
 from fusion.diffusion.pretrained import load_reference_dit, read_reference_checkpoint
 from fusion.diffusion.schedule import make_scheduler
+from perception.train import learning_rate
 from preprocessing.atomic import atomic_write_text
 
 
@@ -158,7 +159,7 @@ def train_on_latents(
     with progress_bar(show_progress and accelerator.is_main_process) as progress:
         task = progress.add_task("training", total=train.steps, completed=start, loss=float("nan"))
         for step in range(start, train.steps):
-            lr = train.learning_rate * min(1.0, (step + 1) / max(train.warmup_steps, 1))  # warm-up: f(step) only
+            lr = learning_rate(train, step)  # f(step) only: a resumed run continues the same schedule
             for group in optimizer.param_groups:
                 group["lr"] = lr
             generator = step_generator(train.seed, step, accelerator.process_index)
