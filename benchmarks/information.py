@@ -10,6 +10,8 @@ its TC, DTC and Ω are printed against the exact values beside the Gaussian copu
     .venv/bin/python benchmarks/information.py                              # small family (N ≤ 6, d ≤ 3), quick budget
     .venv/bin/python benchmarks/information.py --budgets quick,default,thorough --full   # every preset, N up to 10
     .venv/bin/python benchmarks/information.py --set marginals=standardize   # a setting against the defaults
+    .venv/bin/python benchmarks/information.py --budgets default --gradient  # also ∂_iΩ: does it rank the variables as the exact values?
+    .venv/bin/python benchmarks/information.py --budgets default --only spiral --curve steps=2500,10000,20000   # accuracy–time curve
 
 ``--thesis-grid`` runs the earlier sweep instead (issue 9): the thesis' redundant / synergistic /
 mixed Gaussian systems (N up to 10, d up to 20), their half-cube and normal-CDF transforms, Student-t
