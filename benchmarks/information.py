@@ -10,6 +10,8 @@ its TC, DTC and Ω are printed against the exact values beside the Gaussian copu
     .venv/bin/python benchmarks/information.py                              # small family (N ≤ 6, d ≤ 3), quick budget
     .venv/bin/python benchmarks/information.py --budgets quick,default,thorough --full   # every preset, N up to 10
     .venv/bin/python benchmarks/information.py --set marginals=standardize   # a setting against the defaults
+    .venv/bin/python benchmarks/information.py --budgets default --gradient  # also ∂_iΩ: does it rank the variables as the exact values?
+    .venv/bin/python benchmarks/information.py --budgets default --only spiral --curve steps=2500,10000,20000   # accuracy–time curve
 
 ``--thesis-grid`` runs the earlier sweep instead (issue 9): the thesis' redundant / synergistic /
 mixed Gaussian systems (N up to 10, d up to 20), their half-cube and normal-CDF transforms, Student-t
@@ -33,13 +35,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
-from scipy.stats import spearmanr
 
 from fusion.information import EstimatorConfig, InformationEstimator
 from fusion.information.baselines import gaussian_copula_measures, ksg_measures
 from fusion.information.budgets import BUDGETS, with_budget
 from fusion.information.cli import split
 from fusion.information.family import HELD_OUT_SEED, family
+from fusion.information.ranking import rank_agreement
 from fusion.information.systems import StudentTSystem, TransformedSystem, mixed, redundant, synergistic
 from preprocessing.atomic import atomic_write_json
 from preprocessing.config import validate
@@ -239,26 +241,28 @@ def plot(all_cases: list[Case], out: Path) -> None:
 HELD_OUT_MEASURES = ("tc", "dtc", "o_information")
 
 
-def heldout_case(name: str, system, budgets: list[str], overrides: dict, n: int, n_knn: int, gradient: bool) -> dict:
-    """One member: exact measures, the copula and KSG on the measured samples, one fit per budget."""
+def heldout_case(name: str, system, fits: dict[str, EstimatorConfig], n: int, n_knn: int, gradient: bool) -> dict:
+    """One member: exact measures, the copula and KSG on the measured samples, one fit per entry of ``fits``."""
     train, test = split(list(system.sample(n, HELD_OUT_SEED).astype(np.float32).transpose(1, 0, 2)), 0.2, 0)
     train, test = np.stack(train, axis=1), np.stack(test, axis=1)
     truth = system.ground_truth()
     flat = test.reshape(len(test), -1)
     copula, copula_s = timed(lambda: gaussian_copula_measures(flat, system.dims))
     knn, knn_s = timed(lambda: ksg_measures(flat[:n_knn], system.dims))
-    row = {"system": name, "truth": {m: float(truth[m]) for m in HELD_OUT_MEASURES},
+    row = {"system": name, "truth": {m: float(truth[m]) for m in HELD_OUT_MEASURES} | {"o_gradient": truth["o_gradient"].tolist()},
            "copula": {m: float(copula[m]) for m in HELD_OUT_MEASURES}, "ksg": {m: float(knn[m]) for m in HELD_OUT_MEASURES},
-           "seconds": {"copula": copula_s, "ksg": knn_s}, "budgets": {}}
+           "seconds": {"copula": copula_s, "ksg": knn_s}, "fits": {}}
+    if gradient:
+        row["copula"] |= {"o_gradient": copula["o_gradient"].tolist(), "ranking": rank_agreement(copula["o_gradient"], truth["o_gradient"])}
     measures = HELD_OUT_MEASURES + (("o_gradient",) if gradient else ())
-    for budget in budgets:
-        config = validate(EstimatorConfig, with_budget(EstimatorConfig(), budget, measures).model_dump() | overrides)
+    for label, config in fits.items():
         cpu = time.process_time()  # one torch thread: CPU time is the fit's cost whatever else shares the machine
         (result, seconds) = timed(lambda: InformationEstimator(config).fit(train, measures=measures).measure(test))
-        row["budgets"][budget] = {m: float(result[m].value) for m in HELD_OUT_MEASURES} | {
+        row["fits"][label] = {m: float(result[m].value) for m in HELD_OUT_MEASURES} | {
             "seconds": seconds, "cpu_seconds": time.process_time() - cpu}
         if gradient:
-            row["budgets"][budget]["gradient_rank_corr"] = float(spearmanr(result["o_gradient"].value, truth["o_gradient"]).statistic)
+            estimate = result["o_gradient"].value
+            row["fits"][label] |= {"o_gradient": estimate.tolist(), "ranking": rank_agreement(estimate, truth["o_gradient"])}
     return row
 
 
@@ -269,10 +273,24 @@ def print_heldout_row(row: dict) -> None:
         return " ".join(f"{100 * relative_error(values[m], truth[m]):5.1f}" for m in ("o_information", "tc"))
 
     cells = [f"{row['system']:<22}", f"{truth['o_information']:+7.3f} {truth['tc']:6.3f}"]
-    cells += [f"{errors(r)} {r['seconds']:4.0f}s cpu {r['cpu_seconds']:4.0f}s" + (f" ρ{r['gradient_rank_corr']:+.2f}" if "gradient_rank_corr" in r else "")
-              for r in row["budgets"].values()]
-    cells += [errors(row["copula"]), errors(row["ksg"])]
+    cells += [f"{errors(r)} {r['seconds']:4.0f}s cpu {r['cpu_seconds']:4.0f}s" + (ranking_cell(r["ranking"]) if "ranking" in r else "")
+              for r in row["fits"].values()]
+    cells += [errors(row["copula"]) + (ranking_cell(row["copula"]["ranking"]) if "ranking" in row["copula"] else ""), errors(row["ksg"])]
     print(" | ".join(cells), flush=True)
+
+
+def ranking_cell(ranking: dict) -> str:
+    """∂_iΩ ranking: Spearman ρ, same argmax / argmin (+/−), share of resolved pairs in order."""
+    flags = "".join("+" if ranking[k] else "−" for k in ("same_argmax", "same_argmin"))
+    return f" ∂Ω ρ{ranking['spearman']:+.2f} {flags} {ranking['pairs_in_order']:.0%} of {ranking['resolved_pairs']}"
+
+
+def ranking_summary(rankings: list[dict]) -> dict:
+    """∂_iΩ over the members: same argmax and argmin, median Spearman ρ, resolved pairs in order (pooled)."""
+    pairs = sum(r["resolved_pairs"] for r in rankings)
+    return {"gradient_same_argmax_and_argmin": f"{sum(r['same_argmax'] and r['same_argmin'] for r in rankings)}/{len(rankings)}",
+            "gradient_median_spearman": float(np.median([r["spearman"] for r in rankings])),
+            "gradient_pairs_in_order": f"{round(sum(r['pairs_in_order'] * r['resolved_pairs'] for r in rankings if r['resolved_pairs']))}/{pairs}"}
 
 
 def heldout_summary(rows: list[dict]) -> dict:
@@ -280,18 +298,32 @@ def heldout_summary(rows: list[dict]) -> dict:
     def err(row, values, m):
         return relative_error(values[m], row["truth"][m])
 
-    estimators = {f"budget {b}": [(row, row["budgets"][b]) for row in rows] for b in rows[0]["budgets"]}
+    estimators = {label: [(row, row["fits"][label]) for row in rows] for label in rows[0]["fits"]}
     estimators |= {"gaussian copula": [(row, row["copula"]) for row in rows], "ksg": [(row, row["ksg"]) for row in rows]}
     summary = {}
     for label, pairs in estimators.items():
         summary[label] = {f"{m}_{stat}": float(fn([err(row, v, m) for row, v in pairs])) for m in ("o_information", "tc")
                           for stat, fn in (("median_rel_error", np.median), ("max_rel_error", np.max))}
         summary[label]["beats_copula_omega_and_tc"] = f"{sum(all(err(r, v, m) < err(r, r['copula'], m) for m in ('o_information', 'tc')) for r, v in pairs)}/{len(pairs)}"
-        if label.startswith("budget"):
+        if label in rows[0]["fits"]:
             summary[label] |= {key: float(np.mean([v[key] for _, v in pairs])) for key in ("seconds", "cpu_seconds")}
+        if "ranking" in pairs[0][1]:
+            summary[label] |= ranking_summary([v["ranking"] for _, v in pairs])
     for label, values in summary.items():
         print(f"{label:<18} " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items()))
     return summary
+
+
+def heldout_fits(budgets: list[str], overrides: dict, curve: str) -> dict[str, EstimatorConfig]:
+    """Label → settings: each budget with ``overrides``; with ``curve`` "KEY=v1,v2,…" each budget at each value
+    (an accuracy–time curve, e.g. ``steps=2500,5000,10000``)."""
+    points = [{}]
+    if curve:
+        key, values = curve.split("=", 1)
+        points = [{key: yaml.safe_load(value)} for value in values.split(",")]
+    return {" ".join([budget] + [f"{k}={v}" for k, v in point.items()]):
+            validate(EstimatorConfig, with_budget(EstimatorConfig(), budget).model_dump() | overrides | point)
+            for budget in budgets for point in points}
 
 
 def heldout_main(args) -> None:
@@ -300,12 +332,13 @@ def heldout_main(args) -> None:
     if unknown or not budgets:
         raise SystemExit(f"--budgets: unknown {unknown}; choose from {', '.join(BUDGETS)}")
     overrides = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
+    fits = heldout_fits(budgets, overrides, args.curve)
     members = [(name, system) for name, system in family(args.full) if not args.only or any(t in name for t in args.only.split(","))]
     print(f"held-out family (seed {HELD_OUT_SEED}), n = {args.n_train} (20 % measured), settings: defaults {overrides or ''}")
-    print(f"{'system':<22} | exact Ω     TC | " + " | ".join(f"{b}: Ω% TC% wall, cpu time" for b in budgets) + " | copula Ω% TC% | KSG Ω% TC%")
+    print(f"{'system':<22} | exact Ω     TC | " + " | ".join(f"{label}: Ω% TC% wall, cpu time" for label in fits) + " | copula Ω% TC% | KSG Ω% TC%")
     rows = []
     for name, system in members:
-        rows.append(heldout_case(name, system, budgets, overrides, args.n_train, args.n_knn, args.gradient))
+        rows.append(heldout_case(name, system, fits, args.n_train, args.n_knn, args.gradient))
         print_heldout_row(rows[-1])
     print()
     summary = heldout_summary(rows)
@@ -319,7 +352,8 @@ def main() -> None:
     parser.add_argument("--budgets", default="quick", help=f"held-out family: comma-separated presets ({', '.join(BUDGETS)})")
     parser.add_argument("--full", action="store_true", help="held-out family: every member (N up to 10, d up to 5)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="held-out family: estimator setting over the budget")
-    parser.add_argument("--gradient", action="store_true", help="held-out family: also fit ∂_iΩ and report its rank correlation")
+    parser.add_argument("--gradient", action="store_true", help="held-out family: also fit ∂_iΩ and score its ranking of the variables")
+    parser.add_argument("--curve", default="", metavar="KEY=V1,V2,...", help="held-out family: one fit per value of a setting (accuracy–time curve)")
     parser.add_argument("--thesis-grid", action="store_true", help="run the thesis grid of issue 9 instead of the held-out family")
     parser.add_argument("--quick", action="store_true", help="thesis grid: one strength per sweep (a few cases)")
     parser.add_argument("--out", type=Path, default=OUT)
