@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fusion.redundancy.config import RedundancyConfig, parse_fault, with_faults
-from fusion.redundancy.descriptors import cell_count, cell_descriptors
+from fusion.redundancy.descriptors import FLOOR, cell_count, cell_descriptors, cell_spread
 from fusion.redundancy.sensors import resolve_sensors
 from preprocessing.config import validate
 from preprocessing.errors import UserError
@@ -29,6 +29,17 @@ def test_cell_descriptors_are_row_major_average_pools(cell):
 def test_cell_descriptors_reject_a_cell_that_does_not_divide_the_grid():
     with pytest.raises(ValueError, match="must divide"):
         cell_descriptors(np.zeros((1, 4, 8, 14)), 4)
+
+
+def test_spread_is_the_log_scale_of_variation_over_cells():
+    """Scaling a frame's descriptors by k shifts its spread by log k, an offset leaves it; a constant frame sits at
+    log FLOOR, and each frame is measured over its own cells."""
+    frame = np.random.default_rng(0).normal(size=(1, 50, 4))
+    d = np.concatenate([frame, 0.01 * frame])
+    spread = cell_spread(d)
+    assert spread.shape == (2,) and spread[0] - spread[1] == pytest.approx(np.log(100), abs=1e-3)
+    assert cell_spread(3.0 * d + 5.0) == pytest.approx(spread + np.log(3.0), abs=1e-6)
+    assert cell_spread(np.full((1, 50, 4), 0.7, np.float32))[0] == pytest.approx(np.log(FLOOR), abs=1e-3)
 
 
 def test_sensor_sets_expand_to_modalities_and_physical_channels():

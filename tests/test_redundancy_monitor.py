@@ -26,7 +26,7 @@ def test_monitor_folder_describes_itself(redundancy_monitor):
     for group in groups.values():
         cov = np.array(group["cov"])
         assert cov.shape == (8, 8) and np.allclose(cov, cov.T) and (np.linalg.eigvalsh(cov) > 0).all()
-        assert group["threshold"] > 0
+        assert group["threshold"] > 0 and list(group["flat_floor"]) == ["camera", "radar", "lidar"]
     monitor = Monitor.load(redundancy_monitor)
     assert set(monitor.null_latents) == {"camera", "radar", "lidar"}
     assert all(z.shape == (4, 8, 14) for z in monitor.null_latents.values())
@@ -42,7 +42,15 @@ def test_nominal_frames_score_like_calibration(redundancy_monitor, redundancy_sh
     mean = np.mean([[f["o_information"], f["s_information"], *f["shared"].values(), *f["surprise"].values()] for f in frames], axis=0)
     assert np.allclose(mean, calibration["groups"]["day"]["mean"], atol=1e-6)
     assert np.mean([f["flagged"] for f in frames]) <= 2 * calibration["false_alarm"] + 1 / len(frames)
-    assert all(f["flagged"] == (f["distance"] > calibration["groups"][f["group"]]["threshold"]) for f in result["frames"])
+    for f in result["frames"]:
+        group = calibration["groups"][f["group"]]
+        assert f["flat"] == [name for name, floor in group["flat_floor"].items() if f["spread"][name] < floor]
+        assert f["flagged"] == (f["distance"] > group["threshold"] or bool(f["flat"]))
+    # each flat floor lies flat_factor below the flattest calibration frame of its group, so none of them is flat
+    lowest = {name: min(f["spread"][name] for f in frames) for name in ("camera", "radar", "lidar")}
+    floors = calibration["groups"]["day"]["flat_floor"]
+    assert floors == pytest.approx({name: v - np.log(calibration["flat_factor"]) for name, v in lowest.items()}, abs=1e-9)
+    assert not any(f["flat"] for f in frames)
 
 
 @pytest.mark.parametrize("fault", ["camera_blackout", "lidar_dropout"])
@@ -50,6 +58,18 @@ def test_monitor_flags_dead_sensors(redundancy_monitor, redundancy_shards, autoe
     faulted = check_frames(redundancy_shards, autoencoders, redundancy_monitor, None, [fault], scenes="day")
     assert faulted["faults"] == [fault] and faulted["summary"]["frames"] == 50
     assert faulted["summary"]["rate"] >= 0.9, faulted["summary"]
+
+
+def test_a_blacked_out_camera_is_flat_by_day_and_at_night(redundancy_monitor, redundancy_shards, autoencoders):
+    """A dark night frame still varies over its cells (lit spots, sensor noise); a black one does not, by day or night:
+    its spread sits at the round-off floor, orders of magnitude below every nominal frame's, and it alone is flat."""
+    floor = Monitor.load(redundancy_monitor).calibration["groups"]["all"]["flat_floor"]["camera"]
+    for scenes in ("day", "night"):
+        nominal = check_frames(redundancy_shards, autoencoders, redundancy_monitor, None, [], scenes=scenes)["frames"]
+        black = check_frames(redundancy_shards, autoencoders, redundancy_monitor, None, ["camera_blackout"], scenes=scenes)["frames"]
+        assert all(f["flat"] == ["camera"] and f["flagged"] for f in black), scenes
+        darkest = min(f["spread"]["camera"] for f in nominal)
+        assert max(f["spread"]["camera"] for f in black) < min(floor, darkest - np.log(1000)), scenes
 
 
 def test_monitor_input_errors(redundancy_monitor, redundancy_shards, autoencoders, tmp_path):

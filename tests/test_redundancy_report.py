@@ -73,6 +73,36 @@ def test_fitted_and_measured_frames_are_whole_scenes_apart(redundancy_report, re
         assert {f["scene"] for f in block["per_frame"]} == {scenes[1]} and len(block["per_frame"]) == measured["frames"]
 
 
+
+def test_select_records_strides_each_scene_from_its_own_first_frame():
+    """Scenes of 5 and 4 frames, given out of order: stride 2 keeps times 0, 2, 4 of the first and 0, 2 of the second
+    (a stride over the concatenated list would start the second scene at its time 1)."""
+    records = [{"scene_name": scene, "timestamp": t, "night_scene": False, "split": "train"} for scene, n in (("a", 5), ("b", 4)) for t in range(n)]
+    shuffled = [records[i] for i in np.random.default_rng(0).permutation(len(records))]
+    chosen = select_records(shuffled, "day", stride=2)
+    assert [(r["scene_name"], r["timestamp"]) for r in chosen] == [("a", 0), ("a", 2), ("a", 4), ("b", 0), ("b", 2)]
+
+
+def test_frame_stride_analyses_every_kth_frame_of_each_scene_in_time_order(redundancy_shards, autoencoders, tmp_path):
+    """``frame_stride: 3`` on the two 25-frame day scenes: per scene the frames at times 0, 3, …, 24 (9 each); report.json's
+    frame sets (count, scenes, SHA-256 of the keys) and per-frame values are exactly those, for a nominal and a faulted
+    condition (whose unfaulted sensors come from the nominal frames). A short fit: only the frame sets are checked."""
+    from fusion.redundancy.report import run_report
+
+    stride = 3
+    estimator = tiny_config().estimator.model_copy(update={"steps": 20}).model_dump()
+    conditions = [{"name": "day", "scenes": "day"}, {"name": "lidar_dropout", "scenes": "day", "faults": [{"kind": "lidar_dropout"}]}]
+    report = run_report(redundancy_shards, autoencoders, tmp_path / "report",
+                        tiny_config(frame_stride=stride, conditions=conditions, estimator=estimator))  # fmt: skip
+    day = [r for r in load_records(redundancy_shards) if not r["night_scene"]]
+    scenes = sorted({r["scene_name"] for r in day})
+    kept = {s: sorted((r for r in day if r["scene_name"] == s), key=lambda r: r["timestamp"])[::stride] for s in scenes}
+    assert [len(kept[s]) for s in scenes] == [9, 9]
+    for block in report["conditions"].values():
+        assert block["frames"]["fit"] == describe(kept[scenes[0]])
+        assert block["frames"]["measured"] == describe(kept[scenes[1]])
+        assert [(f["key"], f["timestamp"]) for f in block["per_frame"]] == [(r["key"], r["timestamp"]) for r in kept[scenes[1]]]
+
 def test_intervals_are_a_bootstrap_over_measured_frames(redundancy_report):
     """With one seed and ``unit: frame`` the interval is the bootstrap of the per-frame values the report holds."""
     config = tiny_config()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -35,13 +36,16 @@ def load_records(data: Path, split: str | None = None) -> list[dict]:
     return records
 
 
-def select_records(records: list[dict], scenes: str, split: str | None = None) -> list[dict]:
-    """Shard records of day / night / all scenes (and one split), in time order within each scene."""
+def select_records(records: list[dict], scenes: str, split: str | None = None, stride: int = 1) -> list[dict]:
+    """Shard records of day / night / all scenes (and one split), in time order within each scene; with
+    ``stride`` k, every k-th frame of each scene counted from its first (not of the whole list: a
+    scene's frames would otherwise start at an offset set by the length of the scenes before it)."""
     chosen = [
         r for r in records
         if (scenes == "all" or r["night_scene"] == (scenes == "night")) and (split is None or r["split"] == split)
     ]  # fmt: skip
-    return sorted(chosen, key=lambda r: (r["scene_name"], r["timestamp"]))
+    ordered = sorted(chosen, key=lambda r: (r["scene_name"], r["timestamp"]))
+    return [r for _, scene in groupby(ordered, key=lambda r: r["scene_name"]) for r in list(scene)[::stride]]
 
 
 @dataclass(frozen=True)

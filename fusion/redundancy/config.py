@@ -92,7 +92,9 @@ class MonitorConfig(StrictModel):
     ``fit_split``'s scenes (statistics of the frames the denoiser was fitted on are closer to
     nominal than those of any new frame, so thresholds set on them flag too many new frames).
     ``dither`` is 0 by default: a noise floor would blur a dark night camera (small descriptors)
-    into a dead one (zero descriptors), the very difference the monitor must see.
+    into a dead one (zero descriptors), the very difference the monitor must see. A sensor whose
+    spread over a frame's cells is ``flat_factor`` times below the flattest calibration frame of its
+    lighting group is flat, and its frame flagged.
     """
 
     false_alarm: float = Field(0.05, gt=0, lt=1)
@@ -100,6 +102,7 @@ class MonitorConfig(StrictModel):
     calibration_split: str | None = None  # None: the holdout fold of fit_split's scenes
     holdout: SceneFolds = SceneFolds()
     dither: float = Field(0.0, ge=0)
+    flat_factor: float = Field(10.0, gt=1)
     mc_repeats: int = Field(8, ge=1)
     seed: int = 0
 

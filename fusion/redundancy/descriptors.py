@@ -13,6 +13,15 @@ of every sensor looks at the same part of the scene: the information estimators 
 (frame, cell) as one joint sample of the sensor variables, and a frame's redundancy score is the
 mean of its cells' pointwise contributions. ``cell`` = h = w would give one global descriptor per
 frame; small cells give the estimators enough samples from a few hundred frames.
+
+A sensor's *spread* in a frame is the log of how much its descriptor varies over the frame's cells,
+
+    spread[b] = ½ · log( mean_c var_p d[b, p, c] + FLOOR² )          → [B], float64
+
+(the entropy, per dimension and up to a constant, of a Gaussian with the frame's cell variances):
+a working sensor varies from cell to cell (structure, lit spots, sensor noise), a dead or frozen one
+delivers the same descriptor everywhere and sits at log FLOOR, far below any real frame. FLOOR is
+float32 round-off of unit-scale latents, so two encodings of the same input differ by less.
 """
 
 from __future__ import annotations
@@ -35,3 +44,12 @@ def cell_descriptors(z: np.ndarray, cell: int) -> np.ndarray:
 def cell_count(grid: tuple[int, int], cell: int) -> int:
     """P for a latent grid (h, w)."""
     return (grid[0] // cell) * (grid[1] // cell)
+
+
+FLOOR = 1e-6  # descriptor units: below it, cells differ by round-off only
+
+
+def cell_spread(d: np.ndarray) -> np.ndarray:
+    """descriptors [B, P, C] → spread [B] (see the module docstring)."""
+    d = np.asarray(d, dtype=np.float64)
+    return 0.5 * np.log(d.var(axis=1).mean(axis=1) + FLOOR**2)

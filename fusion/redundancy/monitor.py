@@ -13,19 +13,28 @@ distribution (the pointwise ``entropy`` measure); all from the configurations a 
 shifts S by about one nominal std); the per-sensor shares move by several stds, because the
 others' denoisers no longer find in it what they predicted. A blacked-out camera can look like a
 dark night camera to the shares; its surprise, a constant zero descriptor at every cell, is many
-stds away from nominal day *and* night frames. Nominal statistics differ between day
+stds away from nominal day frames. At night it is not: a black frame is the mode of the dark night
+camera's distribution, *less* surprising than a real night frame by a few stds, which the
+scene-to-scene spread of the other statistics swamps in the distance below. What no real frame
+lacks is variation over its cells (structure, lit spots, sensor noise): the *spread* of a dead or
+frozen sensor (``descriptors.cell_spread``, the log of its descriptor's variance over the frame's
+cells) sits at the round-off floor. Calibration keeps per lighting group and sensor a *flat
+floor*, the lowest nominal spread divided by ``MonitorConfig.flat_factor``; a sensor below it is
+*flat*. Nominal statistics differ between day
 and night (a dark camera shares less), so calibration keeps, per lighting group (``day``,
 ``night``, and ``all`` as the fallback for a group without calibration frames), their mean and
 (Ledoit-Wolf shrunk) covariance over the nominal calibration frames and the 1 − ``false_alarm``
 quantile of squared Mahalanobis distances measured scene-out (``nominal_band``). A frame is flagged
 when its distance from its group's nominal exceeds that threshold, which catches a change in any
-direction with one calibrated false-alarm rate.
+direction with one calibrated false-alarm rate, or when a sensor is flat (a nominal frame is that
+only if it is ``flat_factor`` times flatter than every calibration frame of its group).
 
 Folder::
 
     MONITOR_DIR/monitor.json               format, sensors, descriptor cell, MC repeats and seed,
                                            calibration: statistics (names, K = 2 + 2·sensors), per
-                                           group: frames, mean [K], cov [K, K], threshold, and the
+                                           group: frames, mean [K], cov [K, K], threshold, flat
+                                           floor per sensor (log spread), and the
                                            fitting and calibration frame sets (disjoint scenes)
     MONITOR_DIR/estimator/                 the fitted estimator (``InformationEstimator.save``)
     MONITOR_DIR/null_latents.safetensors   encode(null input) per sensor kind [C, h, w] (descriptor offset)
@@ -44,13 +53,14 @@ from safetensors.torch import save_file
 from fusion.information.estimator import InformationEstimator
 from fusion.redundancy.analysis import single_thread
 from fusion.redundancy.collect import FrameDescriptors
-from fusion.redundancy.config import RedundancyConfig
+from fusion.redundancy.config import MonitorConfig, RedundancyConfig
+from fusion.redundancy.descriptors import cell_spread
 from fusion.redundancy.sensors import Sensor
 from perception.tensor_files import load_tensors
 from preprocessing.atomic import atomic_directory, atomic_write_json
 from preprocessing.errors import UserError
 
-FORMAT = "nightfusion.redundancy-monitor/1"
+FORMAT = "nightfusion.redundancy-monitor/2"  # /2: flat floors
 SYSTEM_STATISTICS = ("o_information", "s_information")
 SENSOR_STATISTICS = ("mi_rest", "entropy")  # per-variable measures, one statistic per sensor each
 FALLBACK = "all"
@@ -94,6 +104,10 @@ class Monitor:
                     progress.advance()
         return np.asarray(rows, dtype=np.float64).reshape(-1, len(self.statistic_names))
 
+    def spreads(self, descriptors: FrameDescriptors) -> np.ndarray:
+        """Per-frame spread of each sensor's descriptor over the frame's cells [n, N] (``cell_spread``)."""
+        return np.stack([cell_spread(descriptors.values[name]) for name in self.names], axis=1).reshape(-1, len(self.names))
+
     def group_of(self, frame: dict) -> str:
         group = lighting(frame)
         return group if group in self.calibration.get("groups", {}) else FALLBACK
@@ -106,12 +120,19 @@ class Monitor:
             out[i] = squared_distances(statistics[i : i + 1], np.asarray(group["mean"]), np.asarray(group["cov"]))[0]
         return out
 
-    def flags(self, frames: list[dict], distances: np.ndarray) -> np.ndarray:
-        return np.array([d > self.calibration["groups"][self.group_of(f)]["threshold"] for f, d in zip(frames, distances)], bool)
+    def flat(self, frames: list[dict], spreads: np.ndarray) -> np.ndarray:
+        """[n, N] True where a sensor's spread lies below its lighting group's flat floor."""
+        floors = np.array([[self.calibration["groups"][self.group_of(f)]["flat_floor"][name] for name in self.names] for f in frames])
+        return spreads < floors.reshape(spreads.shape)
 
-    def calibrate(self, descriptors: FrameDescriptors, false_alarm: float, progress=None) -> dict:
-        """Per lighting group: mean / covariance of the nominal statistics and the distance threshold."""
-        statistics = self.statistics(descriptors, progress)
+    def flags(self, frames: list[dict], distances: np.ndarray, flat: np.ndarray) -> np.ndarray:
+        """[n] outside the nominal band or with a flat sensor."""
+        beyond = np.array([d > self.calibration["groups"][self.group_of(f)]["threshold"] for f, d in zip(frames, distances)], bool)
+        return beyond | flat.any(axis=1)
+
+    def calibrate(self, descriptors: FrameDescriptors, settings: MonitorConfig, progress=None) -> dict:
+        """Per lighting group: mean / covariance of the nominal statistics, the distance threshold and the flat floors."""
+        statistics, spreads = self.statistics(descriptors, progress), self.spreads(descriptors)
         k = statistics.shape[1]
         groups = {FALLBACK: np.ones(len(descriptors), bool)}
         for name in ("day", "night"):
@@ -121,11 +142,14 @@ class Monitor:
         if len(descriptors) < 3:  # the shrunk covariance copes with fewer frames than statistics, not with 2
             raise UserError(f"calibrating the monitor needs at least 3 nominal frames, got {len(descriptors)}")
         scenes = np.array([f["scene_name"] for f in descriptors.frames])
-        self.calibration = {"false_alarm": false_alarm, "statistics": self.statistic_names, "groups": {}}
+        self.calibration = {"false_alarm": settings.false_alarm, "flat_factor": settings.flat_factor,
+                            "statistics": self.statistic_names, "groups": {}}  # fmt: skip
         for name, members in groups.items():
-            mean, cov, threshold = nominal_band(statistics[members], scenes[members], false_alarm)
+            mean, cov, threshold = nominal_band(statistics[members], scenes[members], settings.false_alarm)
+            floors = spreads[members].min(axis=0) - np.log(settings.flat_factor)
             self.calibration["groups"][name] = {
                 "frames": int(members.sum()), "mean": mean.tolist(), "cov": cov.tolist(), "threshold": threshold,
+                "flat_floor": dict(zip(self.names, floors.tolist())),
             }  # fmt: skip
         return self.calibration
 

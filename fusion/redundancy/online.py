@@ -62,7 +62,7 @@ def calibrate_monitor(data: Path, autoencoders: Path, out: Path, config: Redunda
     calibration = nominal(calibrating, "calibration")
     monitor = fit_monitor(train, active, extractor.null_latents, config, progress)
     with progress_bar("calibrating", len(calibration), progress) as bar:
-        monitor.calibrate(calibration, settings.false_alarm, bar)
+        monitor.calibrate(calibration, settings, bar)
     monitor.calibration["frames"] = {"fit": describe(train.frames), "calibration": describe(calibration.frames)}
     monitor.save(out, overwrite=overwrite)
     return monitor
@@ -89,7 +89,9 @@ def check_frames(data: Path, autoencoders: Path, monitor_dir: Path, out: Path | 
     with progress_bar("scoring", len(frames), progress) as bar:
         statistics = monitor.statistics(frames, bar)
     distances = monitor.distances(frames.frames, statistics)
-    flags = monitor.flags(frames.frames, distances)
+    spreads = monitor.spreads(frames)
+    flat = monitor.flat(frames.frames, spreads)
+    flags = monitor.flags(frames.frames, distances, flat)
     named = [dict(zip(monitor.statistic_names, row.tolist())) for row in statistics]
 
     def per_sensor(values: dict, measure: str) -> dict:
@@ -103,7 +105,8 @@ def check_frames(data: Path, autoencoders: Path, monitor_dir: Path, out: Path | 
                 "key": f["key"], "scene": f["scene_name"], "timestamp": f["timestamp"], "night_scene": f["night_scene"],
                 "group": monitor.group_of(f), "o_information": values["o_information"], "s_information": values["s_information"],
                 "shared": per_sensor(values, "mi_rest"), "surprise": per_sensor(values, "entropy"),
-                "distance": float(distances[i]), "flagged": bool(flags[i]),
+                "spread": dict(zip(monitor.names, spreads[i].tolist())), "distance": float(distances[i]),
+                "flat": [name for name, f in zip(monitor.names, flat[i]) if f], "flagged": bool(flags[i]),
             }  # fmt: skip
             for i, (f, values) in enumerate(zip(frames.frames, named))
         ],

@@ -85,7 +85,7 @@ class ConditionData:
         if FrameDescriptors.exists(stem):
             return FrameDescriptors.load(stem)
         base = self(nominal) if condition.faults else None
-        selected = select_records(self.records, condition.scenes)[:: self.config.frame_stride]
+        selected = select_records(self.records, condition.scenes, stride=self.config.frame_stride)
         result = collect(selected, condition, self.extractor, self.config.fault_seed, self.config.batch_frames, self.progress, base)
         result.save(stem)
         return result
