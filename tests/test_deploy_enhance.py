@@ -85,7 +85,7 @@ NOMINAL = {"frames": 12, "mean": [0.5, 2.0, 0.3, 0.4, 0.5, 5.0, 5.0, 5.0],
            "cov": (np.diag([1.0, 4.0, 0.5, 0.5, 0.5, 2.0, 2.0, 2.0]) + 0.1).tolist(), "threshold": 3.0}
 
 
-def monitor_export(deploy_models, folder, cell: int = 2):
+def monitor_export(deploy_models, folder, cell: int = 2, nominal: dict = NOMINAL):
     """A copy of the export whose redundancy score comes from a monitor folder (the fixture's estimator)."""
     autoencoders = load_autoencoders(deploy_models.mld / "autoencoders")
     sensors = tuple(Sensor(name, name) for name in ("camera", "radar", "lidar"))
@@ -93,7 +93,7 @@ def monitor_export(deploy_models, folder, cell: int = 2):
     shapes = {"camera": (3, 32, 48), "radar": (4, 32, 48), "lidar": (3, 32, 48)}
     nulls = {kind: extractor.null_latent(kind, shape) for kind, shape in shapes.items()}
     monitor = Monitor(sensors=sensors, cell=cell, mc_repeats=3, seed=5, estimator=InformationEstimator.load(deploy_models.info),
-                      null_latents=nulls, calibration={"false_alarm": 0.05, "statistics": STATISTICS, "groups": {"all": NOMINAL}})  # fmt: skip
+                      null_latents=nulls, calibration={"false_alarm": 0.05, "statistics": STATISTICS, "groups": {"all": nominal}})  # fmt: skip
     source = score_source(monitor.save(folder / "monitor"), autoencoders, (4, 6), 16, 0)
     models = folder / "onnx"
     shutil.copytree(deploy_models.onnx, models)
@@ -122,6 +122,22 @@ def test_redundancy_statistics_are_the_monitors(deploy_models, pipelines, tmp_pa
     assert values["in_band"] == (values["distance"] <= NOMINAL["threshold"])
 
 
+def test_a_flat_sensor_is_out_of_band_as_in_the_monitor(deploy_models, pipelines, tmp_path):
+    _, onnx_enhancer, _ = pipelines
+    floors = {"camera": -8.0, "radar": -8.0, "lidar": -8.0}  # between a working sensor's spread and round-off (−13.8)
+    monitor, extractor, models = monitor_export(deploy_models, tmp_path, nominal=NOMINAL | {"threshold": 1e9, "flat_floor": floors})
+    score = RedundancyScore(Graphs(load_manifest(models)))
+    inputs = {k: v.numpy() for k, v in frames(1, ("night", "radar", "lidar"), seed=4).items()}
+    for dead in (None, "lidar", "night"):
+        given = {k: np.full_like(v, -1.0 if k == "night" else 0.0) if k == dead else v for k, v in inputs.items()}  # black / empty
+        maps = SensorMaps(camera=given["night"][0], lidar=given["lidar"][0], radar=given["radar"][0], radars=np.zeros((0, 4, 32, 48)))
+        descriptors = FrameDescriptors([{"night_scene": True}], extractor([maps]), {})
+        expected = [n for n, f in zip(monitor.names, monitor.flat(descriptors.frames, monitor.spreads(descriptors))[0]) if f]
+        values = score.score(onnx_enhancer.enhance(given, seed=0).latents)
+        assert values["flat"] == expected == ({None: [], "lidar": ["lidar"], "night": ["camera"]}[dead]), dead
+        assert values["in_band"] == (dead is None)  # the distance threshold admits everything here
+
+
 def test_a_dead_sensor_has_the_zero_descriptor(deploy_models, pipelines, tmp_path):
     _, onnx_enhancer, _ = pipelines
     _, extractor, models = monitor_export(deploy_models, tmp_path)
@@ -143,5 +159,5 @@ def test_a_bare_estimator_scores_one_whole_frame_cell(pipelines):
     np.testing.assert_allclose(score.descriptors(latents)[0, :4],
                                (latents["night"][0] - score.null["camera"]).mean(axis=(1, 2)), rtol=1e-5)
     values = score.score(latents)
-    assert values["in_band"] is None and values["distance"] is None
+    assert values["in_band"] is None and values["distance"] is None and values["flat"] is None
     assert np.isfinite(values["score"]) and values["measure"] == "o_information"

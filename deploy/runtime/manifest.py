@@ -51,7 +51,8 @@ _REDUNDANCY = record(
     standardizer=record(mean=list_of(number), std=list_of(number)), integral_weight=number, horizon=number,
     configurations=list_of(list_of(_INDEX)), divergences=map_of(list_of(tuple_of(_INDEX, _INDEX, _INDEX))),
     self_information=optional(map_of(tuple_of(_INDEX, _INDEX))), measures=map_of(list_of(tuple_of(number, text))), score=text,
-    nominal=nullable(record(statistics=list_of(text), mean=list_of(number), cov=list_of(list_of(number)), threshold=number)),
+    nominal=nullable(record(statistics=list_of(text), mean=list_of(number), cov=list_of(list_of(number)), threshold=number,
+                            flat_floor=optional(map_of(number)))),
     draws_file=text,
 )  # fmt: skip
 SCHEMA = record(

@@ -15,7 +15,9 @@ The numpy mirror of ``fusion.redundancy`` (descriptors) and ``fusion.information
   (draw, cell) pairs.
 - with a monitor's nominal band: the squared Mahalanobis distance of the frame's statistics (Ω, S,
   each sensor's share I(X_i; X∖i) and surprise, named ``mi_rest:<sensor>``, ``entropy:<sensor>``)
-  from the nominal mean, and whether it stays within the monitor's threshold (``in_band``).
+  from the nominal mean, the sensors whose descriptor no longer varies over the frame's cells (spread
+  below the monitor's flat floor, ``fusion.redundancy.descriptors.cell_spread``: a dead or frozen
+  sensor, which at night the distance alone misses), and ``in_band``: within the threshold, none flat.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import io
 import numpy as np
 
 from deploy.runtime.graphs import Graphs
+from fusion.redundancy.descriptors import cell_spread
 
 CLEAN, DIFFUSED, ABSENT = 0, 1, 2
 LATENT_OF_SENSOR = {"camera": "night", "radar": "radar", "lidar": "lidar"}
@@ -106,15 +109,24 @@ class RedundancyScore:
             values[name] = reference + self.weight * losses
         return {name: sum(coef * values[item] for coef, item in combination) for name, combination in self.measures.items()}
 
-    def band(self, values: dict[str, float]) -> dict:
-        """Distance of the frame's statistics from the monitor's nominal, or nulls without a monitor."""
+    def flat(self, descriptors: np.ndarray) -> list[str]:
+        """Sensors whose descriptor (of [P, D]) lies below the monitor's flat floor of its spread over the cells."""
+        floors = self.nominal.get("flat_floor", {})
+        spreads = {s: float(cell_spread(descriptors[None, :, part])[0]) for s, part in zip(self.sensors, self.slices)}
+        return [sensor for sensor in self.sensors if sensor in floors and spreads[sensor] < floors[sensor]]
+
+    def band(self, values: dict[str, float], descriptors: np.ndarray) -> dict:
+        """Distance of the frame's statistics from the monitor's nominal, its flat sensors and whether it is in
+        band, or nulls without a monitor."""
         if self.nominal is None:
-            return {"distance": None, "in_band": None}
+            return {"distance": None, "flat": None, "in_band": None}
         delta = np.array([values[name] for name in self.nominal["statistics"]]) - np.asarray(self.nominal["mean"])
         distance = float(delta @ np.linalg.solve(np.asarray(self.nominal["cov"]), delta))
-        return {"distance": distance, "in_band": distance <= self.nominal["threshold"]}
+        flat = self.flat(descriptors)
+        return {"distance": distance, "flat": flat, "in_band": distance <= self.nominal["threshold"] and not flat}
 
     def score(self, latents: dict[str, np.ndarray]) -> dict:
         """Per-frame values of every measure (nats), the score, and where it lies against the nominal band."""
-        values = {name: float(v.mean()) for name, v in self.integrands(self.descriptors(latents)).items()}
-        return {**values, "measure": self.score_name, "score": values[self.score_name], **self.band(values)}
+        descriptors = self.descriptors(latents)
+        values = {name: float(v.mean()) for name, v in self.integrands(descriptors).items()}
+        return {**values, "measure": self.score_name, "score": values[self.score_name], **self.band(values, descriptors)}

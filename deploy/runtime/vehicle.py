@@ -16,7 +16,7 @@ the enhanced image (or None) and a log record::
     sensors     per sensor channel: "ok", "missing" or the reason it was unusable
     points      returns in view per point sensor and non-finite points dropped
     redundancy  per-frame O-information, S-information, TC, DTC (nats), ``score`` and, with a monitor,
-                the Mahalanobis ``distance`` of (Ω, S) from nominal and ``in_band``; null without an
+                the Mahalanobis ``distance`` of (Ω, S) from nominal, the ``flat`` sensors and ``in_band``; null without an
                 information model
     latency_ms  total and per stage (read, project, encode, denoise, per_step, decode, redundancy)
     output      the enhanced frame's file, relative to the run folder (set by ``sequence``), or null
