@@ -12,3 +12,13 @@ pytest_plugins = [
     "tests.fixtures.deploy",
     "tests.fixtures.redundancy",
 ]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name every page test with its outcome: a run's output shows that the pages were looked at in Chromium."""
+    reports = [report for outcome in ("passed", "failed", "error") for report in terminalreporter.stats.get(outcome, [])
+               if report.when == "call" and "browser" in report.keywords]  # fmt: skip
+    if reports:
+        terminalreporter.section("pages rendered in headless Chromium")
+        for report in reports:
+            terminalreporter.line(f"{report.outcome.upper()} {report.nodeid}")

@@ -50,6 +50,7 @@ def test_every_stage_runs_and_the_page_shows_its_numbers(demo):
         assert (demo / target).exists(), target
 
 
+@pytest.mark.browser
 def test_summary_page_shows_its_figures_and_tables_in_headless_chromium(demo, tmp_path):
     page = render(demo / "index.html", tmp_path)
     images = re.findall(r"<img ", page.dom)

@@ -189,6 +189,7 @@ def test_html_is_self_contained(redundancy_report):
         assert condition in html
 
 
+@pytest.mark.browser
 def test_report_page_shows_its_figures_and_tables_in_headless_chromium(redundancy_report, tmp_path):
     page = render(redundancy_report.out / "report.html", tmp_path)
     # the page's own script counts the <img> the browser decoded (naturalWidth > 0)
