@@ -97,6 +97,11 @@ class SampleConfig(StrictModel):
     guidance: float = Field(2.0, ge=0)
     t_start: float = Field(0.5, gt=0, le=1)
 
+    @property
+    def denoising_steps(self) -> int:
+        """DDIM steps actually run: the last ⌊steps · t_start⌋ of the schedule (diffusers' img2img truncation)."""
+        return min(int(self.steps * self.t_start), self.steps)
+
 
 class MLDConfig(StrictModel):
     model: ArchitectureConfig = ArchitectureConfig()

@@ -66,7 +66,7 @@ def run_sweeps(methods: Methods, frames: Subset, settings: EvaluationSettings, p
         psnrs = []
         for value in values:
             sampler = base.model_copy(update={knob: value})
-            if int(sampler.steps * sampler.t_start) < 1:
+            if sampler.denoising_steps < 1:
                 psnrs.append(None)
             else:
                 images = methods.mld(batch, CONDITION_SETS["night+lidar+radar"], settings.seed, sampler)

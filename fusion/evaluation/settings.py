@@ -19,11 +19,11 @@ class Sampler(StrictModel):
 
     def resolve(self, defaults: SampleConfig) -> SampleConfig:
         """The concrete knobs: these settings over the model's ``defaults``."""
-        knobs = defaults.model_dump() | self.model_dump(exclude_none=True)
-        if int(knobs["steps"] * knobs["t_start"]) < 1:
-            raise UserError(f"sampler t̃={knobs['t_start']:g} with {knobs['steps']} DDIM step(s) leaves no denoising step: "
+        sampler = SampleConfig(**(defaults.model_dump() | self.model_dump(exclude_none=True)))
+        if sampler.denoising_steps < 1:
+            raise UserError(f"sampler t̃={sampler.t_start:g} with {sampler.steps} DDIM step(s) leaves no denoising step: "
                             "give more steps")  # fmt: skip
-        return SampleConfig(**knobs)
+        return sampler
 
 
 def parse_sampler(text: str) -> Sampler:
