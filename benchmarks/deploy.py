@@ -36,6 +36,7 @@ from deploy.export_fixtures import RandomModelSizes, random_models  # noqa: E402
 from deploy.runtime.enhance import Enhancer as OnnxEnhancer  # noqa: E402
 from deploy.runtime.graphs import Graphs  # noqa: E402
 from deploy.runtime.manifest import load_manifest  # noqa: E402
+from fusion.diffusion.config import denoising_steps  # noqa: E402
 from fusion.diffusion.enhance import Enhancer as TorchEnhancer  # noqa: E402
 from fusion.diffusion.multitime import multi_time  # noqa: E402
 from fusion.diffusion.sampling import enhancement_inputs, guided_prediction  # noqa: E402
@@ -134,7 +135,7 @@ def main() -> None:
     rows = [("torch eager", "fp32", torch_frame, torch_step, float("inf"))]
     rows += [("onnxruntime", p, frame_seconds[p], step_seconds[p], quality[p]) for p in PRECISIONS]
     source = f"model {args.model}" if args.model else f"random models, preset {args.preset}"
-    denoising = min(int(args.steps * args.t_start), args.steps)
+    denoising = denoising_steps(args.steps, args.t_start)
     print(f"\nnightfusion vehicle inference — {source}, frame {height}×{width}, {denoising} guided DDIM steps "
           f"({args.steps}-step schedule from t̃={args.t_start}), guidance {args.guidance}, {args.threads} threads")
     print(f"export (5–6 graphs + fp16 + int8 variants): {export_seconds:.1f} s\n")

@@ -92,6 +92,12 @@ class TrainConfig(StrictModel):
         return self
 
 
+def denoising_steps(steps: int, t_start: float) -> int:
+    """DDIM steps actually run from t̃ = ``t_start`` on a ``steps``-step schedule: its last ⌊steps · t̃⌋
+    (diffusers' img2img truncation)."""
+    return min(int(steps * t_start), steps)
+
+
 class SampleConfig(StrictModel):
     steps: int = Field(50, ge=1)
     guidance: float = Field(2.0, ge=0)
@@ -99,8 +105,8 @@ class SampleConfig(StrictModel):
 
     @property
     def denoising_steps(self) -> int:
-        """DDIM steps actually run: the last ⌊steps · t_start⌋ of the schedule (diffusers' img2img truncation)."""
-        return min(int(self.steps * self.t_start), self.steps)
+        """DDIM steps actually run with these knobs (``denoising_steps``)."""
+        return denoising_steps(self.steps, self.t_start)
 
 
 class MLDConfig(StrictModel):

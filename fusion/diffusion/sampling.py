@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from diffusers import DDIMScheduler
 
+from fusion.diffusion.config import denoising_steps
 from fusion.diffusion.model import MultimodalDiT
 from fusion.diffusion.multitime import MODALITIES, modality_index, multi_time
 
@@ -39,7 +40,7 @@ def guided_prediction(
 def reverse_timesteps(scheduler: DDIMScheduler, steps: int, strength: float) -> torch.Tensor:
     """The last ⌊steps·strength⌋ timesteps of a ``steps``-step schedule (diffusers' img2img truncation)."""
     scheduler.set_timesteps(steps)
-    count = min(int(steps * strength), steps)
+    count = denoising_steps(steps, strength)
     if count < 1:
         raise ValueError(f"t_start={strength} with {steps} steps leaves no denoising step")
     return scheduler.timesteps[steps - count :]
