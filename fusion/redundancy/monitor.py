@@ -106,7 +106,7 @@ class Monitor:
 
     def spreads(self, descriptors: FrameDescriptors) -> np.ndarray:
         """Per-frame spread of each sensor's descriptor over the frame's cells [n, N] (``cell_spread``)."""
-        return np.stack([cell_spread(descriptors.values[name]) for name in self.names], axis=1).reshape(-1, len(self.names))
+        return np.stack([cell_spread(descriptors.values[name]) for name in self.names], axis=1)
 
     def group_of(self, frame: dict) -> str:
         group = lighting(frame)
