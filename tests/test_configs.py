@@ -12,6 +12,7 @@ from fusion.redundancy.config import RedundancyConfig
 from fusion.regression.config import RegressorConfig
 from perception.config import AutoencodersConfig
 from preprocessing.config import load_config
+from preprocessing.errors import UserError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 MODELS = {"autoencoder_": AutoencodersConfig, "mld_": MLDConfig, "regressor_": RegressorConfig,
@@ -42,3 +43,12 @@ def test_demo_regressor_learns_from_the_frames_the_mld_learns_from(name, monkeyp
     mld, regressor = load_config(training.diffusion, MLDConfig), load_config(training.regressor, RegressorConfig)
     assert mld.train.rendered_night_pairs == regressor.train.rendered_night_pairs
     assert mld.train.hflip == regressor.train.hflip
+    assert mld.train.rendered_night_weight == regressor.train.rendered_night_weight
+
+
+@pytest.mark.parametrize(("keep", "message"), [({"day": 0.9}, "not conditions"), ({"night": 0.0}, r"\(0, 1\]")])
+def test_condition_keep_names_conditions_with_a_probability(keep, message, tmp_path):
+    path = tmp_path / "mld.yaml"
+    path.write_text(f"train:\n  condition_keep: {keep}\n")
+    with pytest.raises(UserError, match=message):
+        load_config(path, MLDConfig)

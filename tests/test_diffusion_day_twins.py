@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from fusion.diffusion.latents import encode_dataset
+from fusion.diffusion.latents import draw_frames, encode_dataset, pair_weights
 from fusion.diffusion.multitime import MODALITIES
 from fusion.diffusion.run import TRAINING_SCENES, train_run, training_scenes
 from preprocessing.dataset import ShardDataset
@@ -48,6 +48,18 @@ def test_twin_frames_are_encoded_only_with_rendered_night_pairs(train_set):
         assert torch.equal(latents[count + i, DAY], item["day"].flip(-1))
         if record["night_scene"]:  # rendered night → its day twin, a real pair
             assert latents[i, DAY].mean() > latents[i, NIGHT].mean() + 0.5
+
+
+@pytest.mark.parametrize("weight", [1.0, 3.0])
+def test_rendered_night_pairs_are_drawn_as_often_as_their_weight_says(train_set, weight):
+    """Share of rendered-night pairs in the batches = w·n / (w·n + m) for n of them among m + n frames."""
+    records = train_set.records
+    rendered = torch.tensor([r["night_scene"] for r in records])
+    weights = pair_weights(records, weight)
+    assert torch.equal(weights[rendered], torch.full((int(rendered.sum()),), weight)) and (weights[~rendered] == 1).all()
+    drawn = draw_frames(len(records), 50_000, torch.Generator().manual_seed(0), weights)
+    n, m = rendered.sum().item(), (~rendered).sum().item()
+    assert rendered[drawn].float().mean().item() == pytest.approx(weight * n / (weight * n + m), abs=0.01)
 
 
 def test_model_folder_records_its_training_scenes(train_set, shards, autoencoders, tmp_path):

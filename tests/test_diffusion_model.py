@@ -163,3 +163,19 @@ def test_conditioning_sets_follow_nu():
     codes = (masks.long() * torch.tensor([0, 1, 2, 4])).sum(1)
     counts = torch.bincount(codes[codes > 0], minlength=8)[1:].float() / len(masks)
     assert torch.allclose(counts, torch.full((7,), (1 - d) / 7), atol=0.01)
+
+
+def test_keep_probabilities_weigh_each_conditioning_set_by_its_members():
+    """keep(night) = 0.9, others 0.5: P(U) ∝ ∏ keep or (1 − keep) over the conditions, renormalised over the
+    non-empty sets; every set stays possible and ∅ keeps probability d."""
+    candidates = ("night", "radar", "lidar")
+    d, keep = 0.2, {"night": 0.9}
+    masks = sample_conditioning(40_000, candidates, d, torch.Generator().manual_seed(1), keep)
+    assert abs((~masks.any(1)).float().mean().item() - d) < 0.01
+    codes = (masks.long() * torch.tensor([0, 1, 2, 4])).sum(1)  # night 1, radar 2, lidar 4
+    counts = torch.bincount(codes[codes > 0], minlength=8)[1:].float() / len(masks)
+    chance = torch.tensor([
+        (0.9 if code & 1 else 0.1) * 0.5 * 0.5 for code in range(1, 8)
+    ])
+    assert torch.allclose(counts, (1 - d) * chance / chance.sum(), atol=0.01)
+    assert counts[[1, 3, 5]].sum().item() == pytest.approx((1 - d) * 0.1 * 0.75 / (1 - 0.1 * 0.25), abs=0.01)  # no night

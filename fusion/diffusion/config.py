@@ -72,10 +72,17 @@ class TrainConfig(StrictModel):
     grad_clip: float = Field(1.0, gt=0)
     ema_decay: float = Field(0.999, ge=0, lt=1)
     p_uncond: float = Field(0.1, ge=0, le=1, description="d: probability that the conditioning set is empty")
+    condition_keep: dict[Modality, float] = Field(
+        {}, description="per condition, the probability that it joins a non-empty conditioning set (default 0.5 "
+        "each: every non-empty set equally likely, the thesis' ν)"
+    )
     targets: tuple[Modality, ...] = ("day",)
     conditions: tuple[Modality, ...] = ("night", "radar", "lidar")
     hflip: bool = Field(True, description="also train on horizontally mirrored frames (encoded once)")
     rendered_night_pairs: bool = Field(False, description="also train on night-scene frames with a day twin (rendered night → day)")
+    rendered_night_weight: float = Field(
+        1.0, gt=0, description="how often a rendered-night pair is drawn against a synthetic-night frame"
+    )
     mixed_precision: Literal["no", "bf16"] = "no"
     gradient_checkpointing: bool = False
     checkpoint_every: int = Field(200, ge=1)
@@ -89,6 +96,10 @@ class TrainConfig(StrictModel):
             raise ValueError("targets must name at least one modality")
         if set(self.targets) & set(self.conditions):
             raise ValueError("a modality cannot be both a target and a condition")
+        if not set(self.condition_keep) <= set(self.conditions):
+            raise ValueError(f"condition_keep names {sorted(set(self.condition_keep) - set(self.conditions))}, not conditions")
+        if any(not 0 < p <= 1 for p in self.condition_keep.values()):
+            raise ValueError("condition_keep probabilities must lie in (0, 1]")
         return self
 
 

@@ -42,6 +42,19 @@ def training_frames(records: list[dict], rendered_night_pairs: bool = False) -> 
     ]  # fmt: skip
 
 
+def pair_weights(records: list[dict], rendered_night_weight: float) -> torch.Tensor:
+    """[N] sampling weight of each training frame ``records``: ``rendered_night_weight`` for a night-scene
+    frame (rendered night against its day twin), 1 for a day-scene frame (synthesised night)."""
+    return torch.tensor([rendered_night_weight if record["night_scene"] else 1.0 for record in records])
+
+
+def draw_frames(count: int, size: int, generator: torch.Generator, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """[size] indices into ``count`` frames: uniform, or in proportion to ``weights`` [count]."""
+    if weights is None:
+        return torch.randint(count, (size,), generator=generator)
+    return torch.multinomial(weights, size, replacement=True, generator=generator)
+
+
 def encode_dataset(
     dataset, autoencoders, *, batch_size: int, hflip: bool, rendered_night_pairs: bool = False, progress: Progress | None = None
 ) -> tuple[torch.Tensor, list[str]]:

@@ -40,15 +40,29 @@ def conditioning_subsets(candidates: tuple[str, ...]) -> list[tuple[str, ...]]:
     ]
 
 
-def sample_conditioning(
-    batch: int, candidates: tuple[str, ...], p_empty: float, generator: torch.Generator
-) -> torch.Tensor:
-    """Draw A2 per sample: ∅ with probability d = ``p_empty``, else a uniform non-empty subset.
+def subset_probabilities(subsets: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """[S] probabilities of the non-empty conditioning sets ``subsets`` [S, M] when slot i joins with
+    probability ``keep`` [M] independently, renormalised over the non-empty sets (all 0.5: uniform)."""
+    chance = torch.where(subsets, keep, 1 - keep).prod(1)
+    return chance / chance.sum()
 
-    Returns the [B, M] bool mask of the conditioning slots (thesis ν(∅) = d, ν(U) = (1 − d)/(2^k − 1)).
+
+def sample_conditioning(
+    batch: int,
+    candidates: tuple[str, ...],
+    p_empty: float,
+    generator: torch.Generator,
+    keep: dict[str, float] | None = None,
+) -> torch.Tensor:
+    """Draw A2 per sample: ∅ with probability d = ``p_empty``, else a non-empty subset of ``candidates``.
+
+    Uniform over the subsets by default (thesis ν(∅) = d, ν(U) = (1 − d)/(2^k − 1)); ``keep`` gives a
+    condition's probability of joining (default 0.5), e.g. to favour the camera that every enhancement
+    request carries. Returns the [B, M] bool mask of the conditioning slots.
     """
     subsets = torch.stack([role_masks(s) for s in conditioning_subsets(candidates)])  # [S, M]
-    choice = torch.randint(len(subsets), (batch,), generator=generator)
+    joins = torch.tensor([(keep or {}).get(name, 0.5) for name in MODALITIES])
+    choice = torch.multinomial(subset_probabilities(subsets, joins), batch, replacement=True, generator=generator)
     empty = torch.rand(batch, generator=generator) < p_empty
     return subsets[choice] & ~empty[:, None]
 

@@ -19,7 +19,7 @@ from rich.progress import Progress
 from fusion.diffusion.checkpoint import CHECKPOINT_DIR
 from fusion.diffusion.config import MLDConfig
 from fusion.diffusion.enhance import AUTOENCODER_FOLDER
-from fusion.diffusion.latents import encode_dataset, load_latents, save_latents
+from fusion.diffusion.latents import encode_dataset, load_latents, pair_weights, save_latents
 from fusion.diffusion.train import train_on_latents
 from perception import load_autoencoders
 from perception.config import AUTOENCODER_NAMES
@@ -105,13 +105,18 @@ def scene_summary(records: list[dict], frames: int) -> dict:
     }
 
 
-def record_training_scenes(out: Path, data: Path, tokens: list[str], views: int) -> None:
-    """Write ``training_scenes.json`` (``scene_summary``) for the cached latents' sample ``tokens``
-    (``views`` per frame: 2 with hflip)."""
+def latent_records(out: Path, data: Path, tokens: list[str]) -> list[dict]:
+    """The shard record of each cached latent (by its sample token)."""
     record_of = {r["sample_token"]: r for r in list_samples(data, split="train")}
     if not set(tokens) <= record_of.keys():  # a cache left by a resumed run on other shards
         raise UserError(f"{out / LATENT_CACHE} holds frames that are not in the train split of {data}")
-    atomic_write_json(out / TRAINING_SCENES, scene_summary([record_of[t] for t in set(tokens)], len(tokens) // views))
+    return [record_of[t] for t in tokens]
+
+
+def record_training_scenes(out: Path, records: list[dict], views: int) -> None:
+    """Write ``training_scenes.json`` (``scene_summary``) for the cached latents' ``records``
+    (``views`` per frame: 2 with hflip)."""
+    atomic_write_json(out / TRAINING_SCENES, scene_summary(records, len(records) // views))
 
 
 def training_scenes(model_folder: str | Path) -> set[str]:
@@ -145,7 +150,8 @@ def train_run(
         copy_autoencoders(Path(autoencoders), out / AUTOENCODER_FOLDER)
     with Progress(disable=not show_progress) as progress:
         latents, tokens = training_latents(out, Path(data), config, progress)
-    record_training_scenes(out, Path(data), tokens, views=2 if config.train.hflip else 1)
+    records = latent_records(out, Path(data), tokens)
+    record_training_scenes(out, records, views=2 if config.train.hflip else 1)
     return train_on_latents(
         config,
         latents,
@@ -153,4 +159,5 @@ def train_run(
         resume=resume and (out / CHECKPOINT_DIR / "state.json").is_file(),
         pretrained=pretrained,
         show_progress=show_progress,
+        frame_weights=pair_weights(records, config.train.rendered_night_weight),
     )

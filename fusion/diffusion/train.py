@@ -25,6 +25,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from fusion.diffusion.checkpoint import load_training_state, save_model, save_training_state
 from fusion.diffusion.config import MLDConfig, ModelConfig, TrainConfig
+from fusion.diffusion.latents import draw_frames
 from fusion.diffusion.model import MultimodalDiT
 from fusion.diffusion.multitime import loss_weight, masked_diffusion, multi_time, role_masks, sample_conditioning
 from fusion.diffusion.pretrained import load_reference_dit, read_reference_checkpoint
@@ -56,12 +57,15 @@ def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(int(state))
 
 
-def draw_batch(latents: torch.Tensor, config: TrainConfig, num_train_timesteps: int, scheduler, generator) -> Batch:
-    """latents [N, M, C, h, w] → a masked multi-time training batch of ``config.batch_size`` samples."""
+def draw_batch(
+    latents: torch.Tensor, config: TrainConfig, num_train_timesteps: int, scheduler, generator, frame_weights: torch.Tensor | None = None
+) -> Batch:
+    """latents [N, M, C, h, w] → a masked multi-time training batch of ``config.batch_size`` samples,
+    frames drawn uniformly or in proportion to ``frame_weights`` [N]."""
     size = config.batch_size
-    z0 = latents[torch.randint(len(latents), (size,), generator=generator)]
+    z0 = latents[draw_frames(len(latents), size, generator, frame_weights)]
     target = role_masks(config.targets).expand(size, -1)
-    presence = target | sample_conditioning(size, config.conditions, config.p_uncond, generator)
+    presence = target | sample_conditioning(size, config.conditions, config.p_uncond, generator, config.condition_keep)
     timesteps = torch.randint(num_train_timesteps, (size,), generator=generator)
     noise = torch.randn(z0.shape, generator=generator)
     velocity = scheduler.config.prediction_type == "v_prediction"
@@ -132,8 +136,10 @@ def train_on_latents(
     resume: bool = False,
     pretrained: Path | None = None,
     show_progress: bool = True,
+    frame_weights: torch.Tensor | None = None,
 ) -> dict:
-    """Train (or continue training) on latents [N, M, C, h, w]; writes the model folder ``out``.
+    """Train (or continue training) on latents [N, M, C, h, w], drawn uniformly or by ``frame_weights`` [N];
+    writes the model folder ``out``.
 
     Returns a summary: steps run, fixed-batch loss before/after, throughput in samples/s.
     """
@@ -163,7 +169,7 @@ def train_on_latents(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             generator = step_generator(train.seed, step, accelerator.process_index)
-            batch = draw_batch(latents, train, config.schedule.num_train_timesteps, scheduler, generator)
+            batch = draw_batch(latents, train, config.schedule.num_train_timesteps, scheduler, generator, frame_weights)
             loss = denoising_loss(model, batch.to(accelerator.device))
             optimizer.zero_grad(set_to_none=True)
             accelerator.backward(loss)

@@ -55,6 +55,7 @@ class RegressorTrainConfig(StrictModel):
     ema_decay: float = Field(0.99, ge=0, lt=1)
     hflip: bool = True
     rendered_night_pairs: bool = Field(False, description="also train on night-scene frames with a day twin, as the MLD's option")
+    rendered_night_weight: float = Field(1.0, gt=0, description="how often a rendered-night pair is drawn, as the MLD's option")
     checkpoint_every: int = Field(200, ge=1)
     log_every: int = Field(25, ge=1)
     seed: int = 0

@@ -24,7 +24,7 @@ from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, Subset
 
 from fusion.diffusion.checkpoint import CHECKPOINT_DIR, load_training_state, save_training_state
-from fusion.diffusion.latents import training_frames
+from fusion.diffusion.latents import draw_frames, pair_weights, training_frames
 from fusion.diffusion.run import open_run, scene_summary
 from fusion.diffusion.train import ema_with_warmup, progress_bar, step_generator
 from fusion.regression.config import RegressorConfig
@@ -37,9 +37,9 @@ FIELDS = ("day", "night", "lidar", "radar")
 
 def paired_frames(
     data: Path, rendered_night_pairs: bool = False, progress: Progress | None = None
-) -> tuple[dict[str, torch.Tensor], dict]:
-    """Every paired frame of the train split as tensors {day, night, lidar, radar} [N, C, H, W], and the
-    scenes they come from ({"scene_tokens", "scene_names", "frames"})."""
+) -> tuple[dict[str, torch.Tensor], list[dict]]:
+    """Every paired frame of the train split as tensors {day, night, lidar, radar} [N, C, H, W], and their
+    shard records."""
     dataset = ShardDataset(data, split="train")
     indices = training_frames(dataset.records, rendered_night_pairs)  # the MLD's own choice of frames
     if not indices:
@@ -51,13 +51,15 @@ def paired_frames(
             chunks[name].append(batch[name])
         if progress:
             progress.advance(task, len(batch["day"]))
-    scenes = scene_summary([dataset.records[i] for i in indices], len(indices))
-    return {name: torch.cat(parts) for name, parts in chunks.items()}, scenes
+    return {name: torch.cat(parts) for name, parts in chunks.items()}, [dataset.records[i] for i in indices]
 
 
-def draw(frames: dict[str, torch.Tensor], batch_size: int, hflip: bool, generator: torch.Generator) -> dict:
-    """A random batch; with ``hflip`` each frame is mirrored (all its maps with it) with probability ½."""
-    index = torch.randint(len(frames["day"]), (batch_size,), generator=generator)
+def draw(
+    frames: dict[str, torch.Tensor], batch_size: int, hflip: bool, generator: torch.Generator, weights: torch.Tensor | None = None
+) -> dict:
+    """A random batch, frames drawn uniformly or by ``weights`` [N]; with ``hflip`` each frame is mirrored
+    (all its maps with it) with probability ½."""
+    index = draw_frames(len(frames["day"]), batch_size, generator, weights)
     flip = (torch.rand(batch_size, generator=generator) < 0.5) if hflip else torch.zeros(batch_size, dtype=torch.bool)
     return {name: torch.where(flip[:, None, None, None], values[index].flip(-1), values[index]) for name, values in frames.items()}
 
@@ -73,7 +75,9 @@ def train_regressor(config: RegressorConfig, data: Path, out: Path, *, resume: b
     open_run(out, config, resume)
     train = config.train
     with Progress(disable=not show_progress) as progress:
-        frames, scenes = paired_frames(Path(data), config.train.rendered_night_pairs, progress)
+        frames, records = paired_frames(Path(data), config.train.rendered_night_pairs, progress)
+    scenes = scene_summary(records, len(records))
+    weights = pair_weights(records, train.rendered_night_weight)
     torch.manual_seed(train.seed)
     model = DirectRegressor(config.model)
     ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(train.ema_decay)).eval()
@@ -90,7 +94,7 @@ def train_regressor(config: RegressorConfig, data: Path, out: Path, *, resume: b
             lr = train.learning_rate * min(1.0, (step + 1) / max(train.warmup_steps, 1))
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss = l1_loss(model, draw(frames, train.batch_size, train.hflip, step_generator(train.seed, step)))
+            loss = l1_loss(model, draw(frames, train.batch_size, train.hflip, step_generator(train.seed, step), weights))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
