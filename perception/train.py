@@ -78,7 +78,7 @@ def make_loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bo
 
 def learning_rate(settings: TrainConfig, step: int) -> float:
     """Linear warm-up over ``warmup_steps``, then constant or a cosine decay reaching 0 at ``steps`` (also used by
-    the MLD: any train section with these four fields)."""
+    the MLD and the regressor: any train section with these four fields)."""
     warmup = min(1.0, (step + 1) / max(settings.warmup_steps, 1))
     if settings.lr_schedule == "constant":
         return settings.learning_rate * warmup

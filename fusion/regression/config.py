@@ -51,6 +51,7 @@ class RegressorTrainConfig(StrictModel):
     batch_size: int = Field(16, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     warmup_steps: int = Field(50, ge=0)
+    lr_schedule: Literal["constant", "cosine"] = Field("constant", description="after warm-up: constant, or cosine decay to 0 at `steps`")
     grad_clip: float = Field(1.0, gt=0)
     ema_decay: float = Field(0.99, ge=0, lt=1)
     hflip: bool = True

@@ -29,6 +29,7 @@ from fusion.diffusion.run import open_run, scene_summary
 from fusion.diffusion.train import ema_with_warmup, progress_bar, step_generator
 from fusion.regression.config import RegressorConfig
 from fusion.regression.model import DirectRegressor
+from perception.train import learning_rate
 from preprocessing.dataset import ShardDataset
 from preprocessing.errors import UserError
 
@@ -91,7 +92,7 @@ def train_regressor(config: RegressorConfig, data: Path, out: Path, *, resume: b
     with progress_bar(show_progress) as bar:
         task = bar.add_task("training regressor", total=train.steps, completed=start, loss=float("nan"))
         for step in range(start, train.steps):
-            lr = train.learning_rate * min(1.0, (step + 1) / max(train.warmup_steps, 1))
+            lr = learning_rate(train, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             loss = l1_loss(model, draw(frames, train.batch_size, train.hflip, step_generator(train.seed, step), weights))
