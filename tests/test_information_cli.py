@@ -16,7 +16,7 @@ from fusion.information.systems import redundant
 from preprocessing.errors import UserError
 
 RUNNER = CliRunner()
-FAST = ["--steps", "150", "--mc-repeats", "2"]
+FAST = ["--steps", "150", "--flow-steps", "30", "--mc-repeats", "2"]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_info_writes_measures_pointwise_and_a_reusable_model(data_file, tmp_path
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["variables"] == ["camera", "lidar", "radar"] and report["dims"] == [1, 1, 1]
-    assert report["fit"]["budget"] == "default" and report["fit"]["settings"]["marginals"] == "gaussianize"  # no --config
+    assert report["fit"]["budget"] == "default" and report["fit"]["settings"]["marginals"] == "flow"  # no --config
     assert report["n_samples"] == 120 and report["n_train"] == 480 and report["unit"] == "nats"
     assert set(report["measures"]) == {"tc", "o_information"} and report["measures"]["tc"]["value"] > 0
     pointwise = np.load(tmp_path / "result.pointwise.npz")
@@ -118,13 +118,14 @@ def test_budget_presets_replace_their_keys_over_the_config_and_bad_names_are_usa
     base = EstimatorConfig(lr=1e-3, backbone="transformer", width=64)
     quick, default, thorough = (with_budget(base, name) for name in ("quick", "default", "thorough"))
     assert quick.steps < default.steps < thorough.steps and quick.mc_repeats < thorough.mc_repeats
+    assert quick.flow_steps < default.flow_steps < thorough.flow_steps
     assert default.steps == EstimatorConfig().steps and default.width == EstimatorConfig().width
-    assert all(c.lr == 1e-3 and c.backbone == "transformer" and c.marginals == "gaussianize" for c in (quick, default, thorough))
+    assert all(c.lr == 1e-3 and c.backbone == "transformer" and c.marginals == "flow" for c in (quick, default, thorough))
     assert with_budget(base, "quick", ("tc", "entropy")).marginals == "standardize"  # entropies need the margins
     assert set(BUDGETS) == {"quick", "default", "thorough"}
 
     out = tmp_path / "r.json"
-    result = invoke("--data", data_file, "--out", out, "--budget", "quick", "--steps", "100", "--measures", "tc")
+    result = invoke("--data", data_file, "--out", out, "--budget", "quick", "--steps", "100", "--flow-steps", "30", "--measures", "tc")
     assert result.exit_code == 0, result.output
     fit = json.loads(out.read_text())["fit"]
     assert fit["budget"] == "quick" and fit["settings"]["steps"] == 100 and fit["settings"]["width"] == quick.width

@@ -50,7 +50,7 @@ def test_noised_inputs_follow_the_roles():
 
 def test_learning_rate_warms_up_then_decays():
     config = EstimatorConfig(steps=1000, lr=1e-2)
-    rates = [learning_rate(step, config) for step in range(1000)]
+    rates = [learning_rate(step, config.steps, config.lr) for step in range(1000)]
     assert rates[0] < rates[19] == pytest.approx(1e-2) and rates[-1] < 1e-4
     assert all(a >= b for a, b in zip(rates[20:], rates[21:]))
 

@@ -22,7 +22,7 @@ from preprocessing.errors import UserError
 app = typer.Typer()
 
 BUDGET_HELP = ("Preset that trades time for accuracy: quick | default | thorough (default without --config; "
-               "sets steps, width, depth, MC repeats and Gaussianised margins over --config). "
+               "sets steps, width, depth, MC repeats, flow steps and marginals: flow over --config). "
                "Accuracy and time: README, measured by benchmarks/information.py.")
 
 
@@ -76,6 +76,7 @@ def info(
     test_fraction: float = typer.Option(0.2, "--test-fraction", click_type=FiniteFloat(min=0.0, max=0.9), help="Share of samples held out for measuring; 0 fits and measures on all."),
     budget: str | None = typer.Option(None, "--budget", click_type=click.Choice(list(BUDGETS)), help=BUDGET_HELP),
     steps: int | None = typer.Option(None, "--steps", min=1, help="Override the number of training steps (also the budget's)."),
+    flow_steps: int | None = typer.Option(None, "--flow-steps", min=1, help="Override the training steps of the per-variable flows (marginals: flow)."),
     mc_repeats: int | None = typer.Option(None, "--mc-repeats", min=1, help="Override the Monte-Carlo repeats."),
     bits: bool = typer.Option(False, "--bits", help="Report bits instead of nats."),
     pointwise: bool = typer.Option(False, "--pointwise", help="Also write per-sample contributions to <out>.pointwise.npz."),
@@ -91,8 +92,9 @@ def info(
         budget = "default"
     if budget is not None:
         settings = with_budget(settings, budget, names)
-    if steps is not None:
-        settings = validate(EstimatorConfig, settings.model_dump() | {"steps": steps})
+    overrides = {key: value for key, value in (("steps", steps), ("flow_steps", flow_steps)) if value is not None}
+    if overrides:
+        settings = validate(EstimatorConfig, settings.model_dump() | overrides)
     variables, arrays = load_npz(data)
     train, test = split(arrays, test_fraction, seed)
     checkpoint = Path(f"{model or out.with_suffix('')}.checkpoint")

@@ -29,8 +29,12 @@ class EstimatorConfig(StrictModel):
     mc_repeats: int = Field(10, ge=1)
     eval_batch_size: int = Field(4096, ge=1)
     # "gaussianize": map each coordinate to normal margins first (rank-based; dependence measures are
-    # invariant to it, entropies are not); "standardize": mean 0 / std 1 only
-    marginals: Literal["standardize", "gaussianize"] = "standardize"
+    # invariant to it, entropies are not); "flow": gaussianize, then one normalizing flow per variable
+    # fitted to make the joint Gaussian (see flows.py); "standardize": mean 0 / std 1 only
+    marginals: Literal["standardize", "gaussianize", "flow"] = "standardize"
+    flow_steps: int = Field(4000, ge=1)
+    flow_transforms: int = Field(3, ge=1)
+    flow_width: int = Field(64, ge=4)
     checkpoint_every: int = Field(2000, ge=1)
     seed: int = 0
 

@@ -11,7 +11,8 @@ X is a list of arrays [n, d_i] or an array [n, N, d] / [n, N] (see ``variables``
 fitted decide which configurations the denoiser learns; ``measure`` may ask for any measure whose
 configurations were learned. A saved estimator is a folder: ``config.json`` (settings, variable
 dimensions, learned configurations, schedule), ``weights.safetensors`` (EMA weights) and
-``normalisation.json`` (per-coordinate mean/std of the training data). Nothing is unpickled.
+``normalisation.json`` (per-coordinate mean/std of the training data; the Gaussianiser's quantiles) and,
+with ``marginals: flow``, ``flows.safetensors`` (the per-variable flows). Nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -22,22 +23,24 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save as save_tensors
 from torch import nn
 
 from fusion.information.backbones import build_backbone
 from fusion.information.config import EstimatorConfig
 from fusion.information.evaluation import pointwise_integrands
+from fusion.information.flows import VariableFlows, fit_flows
 from fusion.information.measures import DEFAULT_MEASURES, MEASURES, Integrand, SelfInformation, plan, required_configurations
 from fusion.information.results import NATS_PER_BIT, Estimate, InformationResult
 from fusion.information.schedule import VPSchedule
 from fusion.information.training import Trainer
 from fusion.information.variables import MarginalGaussianizer, Standardizer, as_variables
 from perception.tensor_files import load_tensors
-from preprocessing.atomic import atomic_directory, atomic_write_json
+from preprocessing.atomic import atomic_directory, atomic_write_bytes, atomic_write_json
 from preprocessing.errors import UserError
 
 FORMAT = "nightfusion.information/1"
+FLOWS = "flows.safetensors"
 
 
 def check_measures(names: Sequence[str]) -> tuple[str, ...]:
@@ -59,7 +62,8 @@ class InformationEstimator:
         self.dims: tuple[int, ...] = ()
         self.measures: tuple[str, ...] = ()
         self.standardizer: Standardizer | None = None
-        self.gaussianizer: MarginalGaussianizer | None = None  # config.marginals == "gaussianize"
+        self.gaussianizer: MarginalGaussianizer | None = None  # config.marginals "gaussianize" or "flow"
+        self.flows: VariableFlows | None = None  # config.marginals == "flow"
         self.losses: list[float] = []
 
     # ------------------------------------------------------------------ fitting
@@ -74,34 +78,55 @@ class InformationEstimator:
             raise UserError("o_gradient needs at least 3 variables")
         self._refuse_entropy(measures)
         self.dims, self.measures = dims, measures
-        self.gaussianizer = MarginalGaussianizer.fit(x) if self.config.marginals == "gaussianize" else None
+        self.gaussianizer = MarginalGaussianizer.fit(x) if self.config.marginals in ("gaussianize", "flow") else None
+        checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        if checkpoint is not None and not resume and (checkpoint / "checkpoint.json").exists():
+            raise UserError(f"{checkpoint} holds an unfinished run: resume it (--resume) or delete it")
+        self.flows = self._fit_flows(x, checkpoint, resume, progress) if self.config.marginals == "flow" else None
         margins = self._margins(x)
         self.standardizer = Standardizer.fit(margins, dims)
         with torch.random.fork_rng():  # seeded initialisation without touching the caller's RNG
             torch.manual_seed(self.config.seed)
             net = build_backbone(self.config, dims, self.schedule)
         trainer = Trainer(net, dims, required_configurations(measures, len(dims)), self.schedule, self.config)
-        checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
         if checkpoint is not None:
             if resume:
                 trainer.load_checkpoint(checkpoint)
-            elif (checkpoint / "checkpoint.json").exists():
-                raise UserError(f"{checkpoint} holds an unfinished run: resume it (--resume) or delete it")
             checkpoint.mkdir(parents=True, exist_ok=True)
         self.net = trainer.run(torch.from_numpy(self.standardizer(margins)), checkpoint, progress)
         self.losses = trainer.losses
         return self
 
+    def _fit_flows(self, x: np.ndarray, checkpoint: Path | None, resume: bool, progress: bool) -> VariableFlows:
+        """The per-variable flows on the Gaussianised data: fitted, or the checkpoint's when resuming."""
+        saved = checkpoint / FLOWS if checkpoint is not None else None
+        if resume and saved is not None and saved.is_file():
+            return self._build_flows(load_tensors(saved))
+        c = self.config
+        flows, _ = fit_flows(self.gaussianizer(x), self.dims, steps=c.flow_steps, transforms=c.flow_transforms,
+                             hidden=c.flow_width, seed=c.seed, progress=progress)
+        if saved is not None:
+            checkpoint.mkdir(parents=True, exist_ok=True)
+            _save_weights(flows, saved)
+        return flows
+
+    def _build_flows(self, weights: dict) -> VariableFlows:
+        flows = VariableFlows(self.dims, self.config.flow_transforms, self.config.flow_width)
+        flows.load_state_dict(weights)
+        return flows.eval()
+
     def _margins(self, x: np.ndarray) -> np.ndarray:
-        return self.gaussianizer(x) if self.gaussianizer else x
+        margins = self.gaussianizer(x) if self.gaussianizer else x
+        return self.flows.apply(margins) if self.flows is not None else margins
 
     def network_inputs(self, x: np.ndarray) -> np.ndarray:
-        """Flat data [n, D] → the denoiser's variables: (Gaussianised margins, then) standardised coordinates."""
+        """Flat data [n, D] → the denoiser's variables: (Gaussianised margins, per-variable flows, then)
+        standardised coordinates."""
         return self.standardizer(self._margins(x))
 
     def _refuse_entropy(self, names) -> None:
         if "entropy" in names and self.config.marginals != "standardize":
-            raise UserError("entropy depends on the margins: it needs marginals: standardize, not gaussianize")
+            raise UserError(f"entropy depends on the margins: it needs marginals: standardize, not {self.config.marginals}")
 
     @property
     def configurations(self) -> list[tuple[int, ...]]:
@@ -147,7 +172,9 @@ class InformationEstimator:
         if directory.exists() and not overwrite:
             raise UserError(f"{directory} already exists")
         with atomic_directory(directory, overwrite=overwrite) as tmp:
-            save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, tmp / "weights.safetensors")
+            _save_weights(self.net, tmp / "weights.safetensors")
+            if self.flows is not None:
+                _save_weights(self.flows, tmp / FLOWS)
             atomic_write_json(tmp / "normalisation.json", {
                 "mean": self.standardizer.mean.tolist(), "std": self.standardizer.std.tolist(),
                 "gaussianizer": self.gaussianizer.to_json() if self.gaussianizer else None,
@@ -175,10 +202,18 @@ class InformationEstimator:
         estimator.standardizer = Standardizer(np.asarray(stats["mean"], np.float32), np.asarray(stats["std"], np.float32))
         if stats.get("gaussianizer") is not None:
             estimator.gaussianizer = MarginalGaussianizer.from_json(stats["gaussianizer"])
+        if estimator.config.marginals == "flow":
+            if not (directory / FLOWS).is_file():
+                raise UserError(f"{directory} was fitted with marginals: flow but holds no {FLOWS}")
+            estimator.flows = estimator._build_flows(load_tensors(directory / FLOWS))
         estimator.net = build_backbone(estimator.config, estimator.dims, estimator.schedule)
         estimator.net.load_state_dict(load_tensors(directory / "weights.safetensors"))
         estimator.net.eval()
         return estimator
+
+
+def _save_weights(module: nn.Module, path: Path) -> None:
+    atomic_write_bytes(path, save_tensors({k: v.contiguous() for k, v in module.state_dict().items()}))
 
 
 def _combine(measure_plan: dict, integrands: np.ndarray, column: dict[Integrand, int], n_vars: int) -> Estimate:

@@ -83,13 +83,13 @@ def denoising_loss(net: nn.Module, x0: torch.Tensor, roles: torch.Tensor, dims: 
     return ((net(x_in, tau_in) - noise) ** 2 * mask).sum(dim=1).mean() / x0.shape[1]
 
 
-def learning_rate(step: int, config: EstimatorConfig) -> float:
-    """Linear warm-up over the first 2 % of steps, then cosine decay to zero (a function of the step
-    alone, so a resumed run follows the same curve)."""
-    warmup = max(1, config.steps // 50)
+def learning_rate(step: int, steps: int, peak: float) -> float:
+    """Linear warm-up to ``peak`` over the first 2 % of ``steps``, then cosine decay to zero (a function of
+    the step alone, so a resumed run follows the same curve)."""
+    warmup = max(1, steps // 50)
     if step < warmup:
-        return config.lr * (step + 1) / warmup
-    return 0.5 * config.lr * (1.0 + math.cos(math.pi * (step - warmup) / max(1, config.steps - warmup)))
+        return peak * (step + 1) / warmup
+    return 0.5 * peak * (1.0 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
 
 class Trainer:
@@ -115,7 +115,7 @@ class Trainer:
                 roles = self.sampler.sample(self.config.batch_size, self.generator)
                 loss = denoising_loss(self.net, batch, roles, self.dims, self.schedule, self.generator)
                 for group in self.optimizer.param_groups:
-                    group["lr"] = learning_rate(self.step, self.config)
+                    group["lr"] = learning_rate(self.step, self.config.steps, self.config.lr)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
