@@ -49,7 +49,7 @@ def test_nominal_frames_score_like_calibration(redundancy_monitor, redundancy_sh
     # each flat floor lies flat_factor below the flattest calibration frame of its group, so none of them is flat
     lowest = {name: min(f["spread"][name] for f in frames) for name in ("camera", "radar", "lidar")}
     floors = calibration["groups"]["day"]["flat_floor"]
-    assert floors == pytest.approx({name: v - np.log(calibration["flat_factor"]) for name, v in lowest.items()}, abs=1e-9)
+    assert floors == pytest.approx({name: v - np.log(calibration["flat_factor"]) for name, v in lowest.items()}, abs=1e-6)  # float32 scores: batch layout moves the last digits
     assert not any(f["flat"] for f in frames)
 
 
