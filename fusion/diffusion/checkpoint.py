@@ -14,26 +14,18 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import save, save_file
+from safetensors.torch import save_file
 
 from fusion.diffusion.config import ModelConfig, SampleConfig, ScheduleConfig
 from fusion.diffusion.model import MultimodalDiT
-from perception.tensor_files import load_tensors
-from preprocessing.atomic import atomic_directory, atomic_write_bytes, atomic_write_json
+from perception.tensor_files import load_tensors, write_safetensors
+from preprocessing.atomic import atomic_directory, atomic_write_json
 from preprocessing.config import validate
 from preprocessing.errors import UserError
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 CHECKPOINT_DIR = "checkpoint"
-
-
-def tensors_to_bytes(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> bytes:
-    return save({name: tensor.detach().contiguous().cpu() for name, tensor in tensors.items()}, metadata)
-
-
-def write_safetensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    atomic_write_bytes(path, tensors_to_bytes(tensors))
 
 
 def save_model(

@@ -17,8 +17,8 @@ from rich.progress import Progress
 from safetensors import safe_open
 from torch.utils.data import DataLoader, Subset
 
-from fusion.diffusion.checkpoint import tensors_to_bytes
 from fusion.diffusion.multitime import MODALITIES
+from perception.tensor_files import tensors_to_bytes
 from preprocessing.atomic import atomic_write_bytes
 
 

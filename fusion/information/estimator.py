@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save as save_tensors
 from torch import nn
 
 from fusion.information.backbones import build_backbone
@@ -35,8 +34,8 @@ from fusion.information.results import NATS_PER_BIT, Estimate, InformationResult
 from fusion.information.schedule import VPSchedule
 from fusion.information.training import Trainer
 from fusion.information.variables import MarginalGaussianizer, Standardizer, as_variables
-from perception.tensor_files import load_tensors
-from preprocessing.atomic import atomic_directory, atomic_write_bytes, atomic_write_json
+from perception.tensor_files import load_tensors, write_safetensors
+from preprocessing.atomic import atomic_directory, atomic_write_json
 from preprocessing.errors import UserError
 
 FORMAT = "nightfusion.information/1"
@@ -78,21 +77,21 @@ class InformationEstimator:
             raise UserError("o_gradient needs at least 3 variables")
         self._refuse_entropy(measures)
         self.dims, self.measures = dims, measures
-        self.gaussianizer = MarginalGaussianizer.fit(x) if self.config.marginals in ("gaussianize", "flow") else None
-        checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
-        if checkpoint is not None and not resume and (checkpoint / "checkpoint.json").exists():
-            raise UserError(f"{checkpoint} holds an unfinished run: resume it (--resume) or delete it")
-        self.flows = self._fit_flows(x, checkpoint, resume, progress) if self.config.marginals == "flow" else None
-        margins = self._margins(x)
-        self.standardizer = Standardizer.fit(margins, dims)
         with torch.random.fork_rng():  # seeded initialisation without touching the caller's RNG
             torch.manual_seed(self.config.seed)
             net = build_backbone(self.config, dims, self.schedule)
         trainer = Trainer(net, dims, required_configurations(measures, len(dims)), self.schedule, self.config)
-        if checkpoint is not None:
+        checkpoint = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        if checkpoint is not None:  # before the flows: a wrong --resume fails at once, not after their fit
             if resume:
                 trainer.load_checkpoint(checkpoint)
+            elif (checkpoint / "checkpoint.json").exists():
+                raise UserError(f"{checkpoint} holds an unfinished run: resume it (--resume) or delete it")
             checkpoint.mkdir(parents=True, exist_ok=True)
+        self.gaussianizer = MarginalGaussianizer.fit(x) if self.config.marginals in ("gaussianize", "flow") else None
+        self.flows = self._fit_flows(x, checkpoint, resume, progress) if self.config.marginals == "flow" else None
+        margins = self._margins(x)
+        self.standardizer = Standardizer.fit(margins, dims)
         self.net = trainer.run(torch.from_numpy(self.standardizer(margins)), checkpoint, progress)
         self.losses = trainer.losses
         return self
@@ -106,8 +105,7 @@ class InformationEstimator:
         flows, _ = fit_flows(self.gaussianizer(x), self.dims, steps=c.flow_steps, transforms=c.flow_transforms,
                              hidden=c.flow_width, seed=c.seed, progress=progress)
         if saved is not None:
-            checkpoint.mkdir(parents=True, exist_ok=True)
-            _save_weights(flows, saved)
+            write_safetensors(saved, flows.state_dict())
         return flows
 
     def _build_flows(self, weights: dict) -> VariableFlows:
@@ -172,9 +170,9 @@ class InformationEstimator:
         if directory.exists() and not overwrite:
             raise UserError(f"{directory} already exists")
         with atomic_directory(directory, overwrite=overwrite) as tmp:
-            _save_weights(self.net, tmp / "weights.safetensors")
+            write_safetensors(tmp / "weights.safetensors", self.net.state_dict())
             if self.flows is not None:
-                _save_weights(self.flows, tmp / FLOWS)
+                write_safetensors(tmp / FLOWS, self.flows.state_dict())
             atomic_write_json(tmp / "normalisation.json", {
                 "mean": self.standardizer.mean.tolist(), "std": self.standardizer.std.tolist(),
                 "gaussianizer": self.gaussianizer.to_json() if self.gaussianizer else None,
@@ -210,10 +208,6 @@ class InformationEstimator:
         estimator.net.load_state_dict(load_tensors(directory / "weights.safetensors"))
         estimator.net.eval()
         return estimator
-
-
-def _save_weights(module: nn.Module, path: Path) -> None:
-    atomic_write_bytes(path, save_tensors({k: v.contiguous() for k, v in module.state_dict().items()}))
 
 
 def _combine(measure_plan: dict, integrands: np.ndarray, column: dict[Integrand, int], n_vars: int) -> Estimate:

@@ -69,7 +69,6 @@ class VariableFlows(nn.Module):
     @torch.no_grad()
     def apply(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         """g(x) for a float32 array [n, D], in batches."""
-        self.eval()
         return np.concatenate([self(torch.from_numpy(x[i : i + batch_size])).numpy()
                                for i in range(0, x.shape[0], batch_size)]).astype(np.float32)
 
