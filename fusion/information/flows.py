@@ -17,12 +17,14 @@ need ``marginals: standardize``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 import zuko
 from torch import nn
+from torch.func import functional_call, vmap
 
 from fusion.information.progress import progress_bar
 from fusion.information.training import learning_rate
@@ -36,9 +38,12 @@ from preprocessing.errors import UserError
 class VariableFlows(nn.Module):
     """One NSF per variable; ``forward`` maps x [n, D] (variables concatenated) to g(x) [n, D].
 
-    Separate small flows, not one masked network for all: in a side run at 4000 steps a shared masked
-    network (zuko's adjacency masks, width 128) undid a spiral rotation much less (Gaussian TC of g(X)
-    0.86 against 1.21 of 1.75 nats)."""
+    Separate small flows, not one masked network for all: in side runs at 4000 steps a shared masked
+    network (zuko's adjacency masks) undid a spiral rotation much less (Gaussian TC of g(X) 0.86 at width
+    128 and 1.06 at width 64 per variable, against 1.21 of 1.75 nats) and was no faster at equal width.
+    Variables of equal dimension run as one call: their flows' parameters are stacked and the flow is
+    ``torch.func.vmap``-ed over them (2.3× faster per step than one call per variable here, 5 × 3 dims,
+    two threads); each flow keeps its own parameters, so the state dict is that of N separate NSFs."""
 
     def __init__(self, dims: Sequence[int], transforms: int = 3, hidden: int = 64):
         super().__init__()
@@ -46,25 +51,44 @@ class VariableFlows(nn.Module):
         self.starts = np.concatenate([[0], np.cumsum(self.dims)]).tolist()
         self.flows = nn.ModuleList(
             zuko.flows.NSF(features=d, transforms=transforms, hidden_features=(hidden, hidden)) for d in self.dims)
+        # variables grouped by dimension, each group as (variable indices, column indices [len × d])
+        self.groups = [(members, torch.tensor([list(range(self.starts[i], self.starts[i + 1])) for i in members]))
+                       for members in ([i for i, d in enumerate(self.dims) if d == dim] for dim in sorted(set(self.dims)))]
 
-    def _blocks(self, x: torch.Tensor):
-        return zip(self.flows, (x[:, start:end] for start, end in zip(self.starts[:-1], self.starts[1:])))
+    def _grouped(self, x: torch.Tensor, method: str) -> list[tuple[torch.Tensor, ...]]:
+        """``method`` ("call_and_ladj" or "inv") of every variable's transform, one vmapped call per group:
+        x [n, D] → per group, outputs stacked over the group's variables ([len, n, d], …)."""
+        results = []
+        for members, columns in self.groups:
+            template = self.flows[members[0]]
+            stacked = {name: torch.stack([self.flows[i].get_parameter(name) for i in members])
+                       for name, _ in template.named_parameters()}
+
+            def one(parameters: dict, block: torch.Tensor):
+                return getattr(functional_call(template, parameters, ()).transform, method)(block)
+
+            results.append(vmap(one)(stacked, x[:, columns].transpose(0, 1)))  # x[:, columns]: [n, len, d]
+        return results
+
+    def _scatter(self, blocks: list[torch.Tensor], n: int) -> torch.Tensor:
+        """Per-group outputs [len, n, d] back into their columns of one [n, D] tensor."""
+        out = torch.empty(n, self.starts[-1], dtype=blocks[0].dtype)
+        for (_, columns), block in zip(self.groups, blocks):
+            out[:, columns] = block.transpose(0, 1)
+        return out
 
     def transform_and_log_det(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [n, D] → (g(x) [n, D], Σ_i log |det ∂g_i/∂x_i| [n])."""
-        outputs, log_det = [], torch.zeros(x.shape[0], dtype=x.dtype)
-        for flow, block in self._blocks(x):
-            z, ladj = flow().transform.call_and_ladj(block)
-            outputs.append(z)
-            log_det = log_det + ladj
-        return torch.cat(outputs, dim=1), log_det
+        results = self._grouped(x, "call_and_ladj")
+        z = self._scatter([z for z, _ in results], x.shape[0])
+        return z, sum(log_det.sum(dim=0) for _, log_det in results)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.transform_and_log_det(x)[0]
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         """g⁻¹: z [n, D] → x [n, D]."""
-        return torch.cat([flow().transform.inv(block) for flow, block in self._blocks(z)], dim=1)
+        return self._scatter(self._grouped(z, "inv"), z.shape[0])
 
     @torch.no_grad()
     def apply(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
@@ -86,16 +110,28 @@ def gaussian_loss(z: torch.Tensor, log_det: torch.Tensor) -> torch.Tensor:
 
 
 def fit_flows(x: np.ndarray, dims: Sequence[int], *, steps: int, transforms: int = 3, hidden: int = 64,
-              batch_size: int = 512, lr: float = 3e-3, seed: int = 0, progress: bool = False) -> tuple[VariableFlows, list[float]]:
+              batch_size: int = 512, lr: float = 3e-3, seed: int = 0, validation: float = 0.1, check_every: int = 100,
+              patience: int = 10, progress: bool = False) -> tuple[VariableFlows, dict[str, list[float]]]:
     """Fit ``VariableFlows`` on x [n, D] (standardised) by maximum Gaussian likelihood, with the denoiser's
-    warm-up + cosine learning rate."""
+    warm-up + cosine learning rate, and return them with their losses ({"train": per step, "validation":
+    per check}).
+
+    Early stopping: a random ``validation`` share of x is held out, its loss is checked every
+    ``check_every`` steps, the flows of the best check are kept and fitting stops after ``patience`` checks
+    without a better one. Why: on data that are Gaussian already, flows fitted for all steps bent the
+    training sample towards more dependence (held-out Gaussian TC of g(X) +1.9 %, Ω +4.1 % on a Gaussian
+    system of the benchmark), and that bias went straight into the estimate."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():  # seeded initialisation without touching the caller's RNG
         torch.manual_seed(seed)
         flows = VariableFlows(dims, transforms, hidden)
     data = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    order = torch.randperm(data.shape[0], generator=generator)
+    n_validation = int(validation * data.shape[0]) if data.shape[0] * validation >= 2 * data.shape[1] else 0
+    held_out, data = data[order[:n_validation]], data[order[n_validation:]]
     optimiser = torch.optim.Adam(flows.parameters(), lr=lr)
-    losses: list[float] = []
+    losses: dict[str, list[float]] = {"train": [], "validation": []}
+    best, best_state, since_best = np.inf, None, 0
     flows.train()
     with progress_bar("fitting variable flows", steps, progress) as bar:
         for step in range(steps):
@@ -106,9 +142,20 @@ def fit_flows(x: np.ndarray, dims: Sequence[int], *, steps: int, transforms: int
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            losses.append(float(loss.detach()))
+            losses["train"].append(float(loss.detach()))
             bar.advance()
-    if not np.isfinite(losses[-1]):
-        raise UserError(f"the variable flows diverged (loss {losses[-1]}); use fewer flow_transforms or marginals: gaussianize")
+            if n_validation and ((step + 1) % check_every == 0 or step + 1 == steps):
+                with torch.no_grad():
+                    losses["validation"].append(float(gaussian_loss(*flows.transform_and_log_det(held_out))))
+                if losses["validation"][-1] < best:
+                    best, best_state, since_best = losses["validation"][-1], copy.deepcopy(flows.state_dict()), 0
+                else:
+                    since_best += 1
+                    if since_best >= patience:
+                        break
+    if best_state is not None:
+        flows.load_state_dict(best_state)
+    elif not np.isfinite(losses["train"][-1]):
+        raise UserError(f"the variable flows diverged (loss {losses['train'][-1]}); use fewer flow_transforms or marginals: gaussianize")
     flows.eval()
     return flows, losses
