@@ -32,8 +32,8 @@ class EstimatorConfig(StrictModel):
     # invariant to it, entropies are not); "flow": gaussianize, then one normalizing flow per variable
     # fitted to make the joint Gaussian (see flows.py); "standardize": mean 0 / std 1 only
     marginals: Literal["standardize", "gaussianize", "flow"] = "standardize"
-    flow_steps: int = Field(4000, ge=1)
-    flow_transforms: int = Field(3, ge=1)
+    flow_steps: int = Field(2500, ge=1)
+    flow_transforms: int = Field(6, ge=1)
     flow_width: int = Field(64, ge=4)
     checkpoint_every: int = Field(2000, ge=1)
     seed: int = 0
