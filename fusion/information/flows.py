@@ -45,7 +45,7 @@ class VariableFlows(nn.Module):
     ``torch.func.vmap``-ed over them (2.3× faster per step than one call per variable here, 5 × 3 dims,
     two threads); each flow keeps its own parameters, so the state dict is that of N separate NSFs."""
 
-    def __init__(self, dims: Sequence[int], transforms: int = 3, hidden: int = 64):
+    def __init__(self, dims: Sequence[int], transforms: int = 6, hidden: int = 64):
         super().__init__()
         self.dims = tuple(int(d) for d in dims)
         self.starts = np.concatenate([[0], np.cumsum(self.dims)]).tolist()
@@ -109,7 +109,7 @@ def gaussian_loss(z: torch.Tensor, log_det: torch.Tensor) -> torch.Tensor:
     return 0.5 * torch.logdet(covariance) - log_det.mean()
 
 
-def fit_flows(x: np.ndarray, dims: Sequence[int], *, steps: int, transforms: int = 3, hidden: int = 64,
+def fit_flows(x: np.ndarray, dims: Sequence[int], *, steps: int, transforms: int = 6, hidden: int = 64,
               batch_size: int = 512, lr: float = 3e-3, seed: int = 0, validation: float = 0.1, check_every: int = 100,
               patience: int = 10, progress: bool = False) -> tuple[VariableFlows, dict[str, list[float]]]:
     """Fit ``VariableFlows`` on x [n, D] (standardised) by maximum Gaussian likelihood, with the denoiser's
