@@ -39,8 +39,7 @@ import yaml
 from fusion.information import EstimatorConfig, InformationEstimator
 from fusion.information.baselines import gaussian_copula_measures, ksg_measures
 from fusion.information.budgets import BUDGETS, with_budget
-from fusion.information.cli import split
-from fusion.information.family import HELD_OUT_SEED, family
+from fusion.information.family import HELD_OUT_SEED, family, heldout_split
 from fusion.information.ranking import rank_agreement
 from fusion.information.systems import StudentTSystem, TransformedSystem, mixed, redundant, synergistic
 from preprocessing.atomic import atomic_write_json
@@ -243,8 +242,7 @@ HELD_OUT_MEASURES = ("tc", "dtc", "o_information")
 
 def heldout_case(name: str, system, fits: dict[str, EstimatorConfig], n: int, n_knn: int, gradient: bool) -> dict:
     """One member: exact measures, the copula and KSG on the measured samples, one fit per entry of ``fits``."""
-    train, test = split(list(system.sample(n, HELD_OUT_SEED).astype(np.float32).transpose(1, 0, 2)), 0.2, 0)
-    train, test = np.stack(train, axis=1), np.stack(test, axis=1)
+    train, test = heldout_split(system, n)
     truth = system.ground_truth()
     flat = test.reshape(len(test), -1)
     copula, copula_s = timed(lambda: gaussian_copula_measures(flat, system.dims))

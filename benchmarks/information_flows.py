@@ -17,8 +17,7 @@ import time
 import numpy as np
 import torch
 
-from fusion.information.cli import split
-from fusion.information.family import HELD_OUT_SEED, family
+from fusion.information.family import family, heldout_split
 from fusion.information.flows import fit_flows
 from fusion.information.ground_truth import block_entropy, gaussian_entropy, measures_from_entropy
 from fusion.information.variables import MarginalGaussianizer
@@ -28,8 +27,7 @@ MEASURES = ("tc", "dtc", "o_information")
 
 def flow_measures(system, transforms: int, steps: int, n: int) -> tuple[dict, float]:
     """Gaussian TC / DTC / Ω of the flows' output on the measured samples, and the fit's wall time."""
-    train, test = split(list(system.sample(n, HELD_OUT_SEED).astype(np.float32).transpose(1, 0, 2)), 0.2, 0)
-    train, test = (np.concatenate(parts, axis=1) for parts in (train, test))
+    train, test = (part.reshape(len(part), -1) for part in heldout_split(system, n))
     start = time.perf_counter()
     gaussianizer = MarginalGaussianizer.fit(train)
     flows, _ = fit_flows(gaussianizer(train), system.dims, steps=steps, transforms=transforms)

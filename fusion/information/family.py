@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fusion.information.cli import split
 from fusion.information.systems import StudentTSystem, TransformedSystem, factor_model
 
 HELD_OUT_SEED = 20261221
@@ -54,3 +55,10 @@ def family(full: bool = False, seed: int = HELD_OUT_SEED) -> list[tuple[str, obj
         system = member(np.random.default_rng((seed, index)), kind, n_vars, dim)
         out.append((f"{kind} N={n_vars} d={dim}", system))
     return out
+
+
+def heldout_split(system, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n samples of a member drawn from ``HELD_OUT_SEED``, split as ``nightfusion info`` splits them (20 %
+    measured): (train, test), each [m, N, d]."""
+    train, test = split(list(system.sample(n, HELD_OUT_SEED).astype(np.float32).transpose(1, 0, 2)), 0.2, 0)
+    return np.stack(train, axis=1), np.stack(test, axis=1)

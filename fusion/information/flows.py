@@ -72,7 +72,7 @@ class VariableFlows(nn.Module):
 
     def _scatter(self, blocks: list[torch.Tensor], n: int) -> torch.Tensor:
         """Per-group outputs [len, n, d] back into their columns of one [n, D] tensor."""
-        out = torch.empty(n, self.starts[-1], dtype=blocks[0].dtype)
+        out = blocks[0].new_empty(n, self.starts[-1])  # the blocks' dtype and device
         for (_, columns), block in zip(self.groups, blocks):
             out[:, columns] = block.transpose(0, 1)
         return out
