@@ -19,7 +19,7 @@ import torch
 
 from fusion.information.family import family, heldout_split
 from fusion.information.flows import fit_flows
-from fusion.information.ground_truth import block_entropy, gaussian_entropy, measures_from_entropy
+from fusion.information.ground_truth import gaussian_measures
 from fusion.information.variables import MarginalGaussianizer
 
 MEASURES = ("tc", "dtc", "o_information")
@@ -33,7 +33,7 @@ def flow_measures(system, transforms: int, steps: int, n: int) -> tuple[dict, fl
     flows, _ = fit_flows(gaussianizer(train), system.dims, steps=steps, transforms=transforms)
     seconds = time.perf_counter() - start
     output = flows.apply(gaussianizer(test)).astype(np.float64)
-    return measures_from_entropy(block_entropy(np.cov(output, rowvar=False), system.dims, gaussian_entropy), len(system.dims)), seconds
+    return gaussian_measures(np.cov(output, rowvar=False), system.dims), seconds
 
 
 def main() -> None:

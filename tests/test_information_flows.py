@@ -10,14 +10,14 @@ from tests.fixtures.information import single_torch_thread  # noqa: F401  (autou
 from fusion.information.config import EstimatorConfig
 from fusion.information.estimator import FLOWS, InformationEstimator
 from fusion.information.flows import VariableFlows, fit_flows, gaussian_loss
-from fusion.information.ground_truth import block_entropy, gaussian_entropy, measures_from_entropy
+from fusion.information.ground_truth import gaussian_measures
 from fusion.information.systems import TransformedSystem, redundant
 from preprocessing.errors import UserError
 
 
 def gaussian_mi(x: np.ndarray, dims) -> float:
     """MI of two variables computed as if x were jointly Gaussian (from its covariance)."""
-    return measures_from_entropy(block_entropy(np.cov(x.T.astype(np.float64)), dims, gaussian_entropy), len(dims))["tc"]
+    return gaussian_measures(np.cov(x.T.astype(np.float64)), dims)["tc"]
 
 
 def test_flows_are_per_variable_bijections_with_the_autograd_log_determinant():

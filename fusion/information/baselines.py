@@ -23,7 +23,7 @@ import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from fusion.information.ground_truth import block_entropy, gaussian_entropy, measures_from_entropy
+from fusion.information.ground_truth import gaussian_measures
 
 
 def gaussian_copula_measures(x: np.ndarray, dims: Sequence[int]) -> dict:
@@ -31,7 +31,7 @@ def gaussian_copula_measures(x: np.ndarray, dims: Sequence[int]) -> dict:
     from thoi.commons import gaussian_copula_covmat  # optional dependency, benchmark only
 
     _, covariance = gaussian_copula_covmat(torch.as_tensor(x, dtype=torch.float64)[None])
-    return measures_from_entropy(block_entropy(covariance[0].numpy(), dims, gaussian_entropy), len(dims))
+    return gaussian_measures(covariance[0].numpy(), dims)
 
 
 def _variable_blocks(x: np.ndarray, dims: Sequence[int]) -> list[np.ndarray]:

@@ -91,3 +91,8 @@ def measures_from_entropy(entropy: Entropy, n_vars: int) -> dict:
     return {"tc": tc, "dtc": dtc, "s_information": tc + dtc, "o_information": omega,
             "o_gradient": gradient, "mi_c": mi, "mi_j": mi.copy(), "mi_rest": rest,
             "entropy": np.array([entropy((i,)) for i in every])}
+
+
+def gaussian_measures(covariance: np.ndarray, dims: Sequence[int]) -> dict:
+    """Every measure of a Gaussian with ``covariance`` [D, D] over variables of dimensions ``dims``, in nats."""
+    return measures_from_entropy(block_entropy(covariance, dims, gaussian_entropy), len(dims))

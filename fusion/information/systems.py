@@ -25,7 +25,7 @@ from scipy.special import ndtr
 
 from fusion.information.ground_truth import (
     block_entropy,
-    gaussian_entropy,
+    gaussian_measures,
     measures_from_entropy,
     student_t_entropy,
 )
@@ -58,7 +58,7 @@ class GaussianSystem:
         return (z @ chol.T).reshape(n, self.n_vars, self.dim)
 
     def ground_truth(self) -> dict:
-        return measures_from_entropy(block_entropy(self.covariance, self.dims, gaussian_entropy), self.n_vars)
+        return gaussian_measures(self.covariance, self.dims)
 
 
 def redundant(n_vars: int, dim: int = 1, *, rho: float | None = None, noise: float | None = None) -> GaussianSystem:
