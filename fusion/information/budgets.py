@@ -18,8 +18,8 @@ from preprocessing.config import validate
 
 BUDGETS: dict[str, dict] = {
     "quick": {"steps": 4000, "width": 128, "depth": 2, "mc_repeats": 4, "flow_steps": 1000, "flow_transforms": 6},
-    "default": {"steps": 20_000, "width": 128, "depth": 2, "mc_repeats": 10, "flow_steps": 2500, "flow_transforms": 6},
-    "thorough": {"steps": 30_000, "width": 128, "depth": 3, "mc_repeats": 20, "flow_steps": 5000, "flow_transforms": 6},
+    "default": {"steps": 30_000, "width": 128, "depth": 2, "mc_repeats": 10, "flow_steps": 2500, "flow_transforms": 6},
+    "thorough": {"steps": 50_000, "width": 128, "depth": 3, "mc_repeats": 20, "flow_steps": 5000, "flow_transforms": 6},
 }
 
 

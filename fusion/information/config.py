@@ -22,7 +22,7 @@ class EstimatorConfig(StrictModel):
     depth: int = Field(2, ge=1)
     heads: int = Field(4, ge=1)
     tau_features: int = Field(16, ge=2, multiple_of=2)
-    steps: int = Field(20_000, ge=1)
+    steps: int = Field(30_000, ge=1)
     batch_size: int = Field(256, ge=2)
     lr: float = Field(3e-3, gt=0)
     ema_decay: float = Field(0.999, ge=0, lt=1)

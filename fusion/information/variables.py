@@ -102,10 +102,13 @@ class MarginalGaussianizer:
 
     @classmethod
     def fit(cls, x: np.ndarray, count: int = 512) -> "MarginalGaussianizer":
+        """Knots at ``count`` evenly spaced levels plus the training extremes, each sample at its Hazen plotting
+        position (k − ½)/n. Why the extremes: without them every coordinate's ½/count tails were held at one
+        value — point masses in 2 % of the samples of a 10-coordinate system, which the variable flows, fitted
+        by likelihood, learned to exploit."""
         n = x.shape[0]
-        levels = (np.arange(count) + 0.5) / count
-        levels = np.clip(levels, 0.5 / n, 1 - 0.5 / n)
-        return cls(levels, np.quantile(x.astype(np.float64), levels, axis=0))
+        levels = np.unique(np.concatenate([[0.5 / n], (np.arange(count) + 0.5) / count, [1 - 0.5 / n]]))
+        return cls(levels, np.quantile(x.astype(np.float64), levels, axis=0, method="hazen"))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         from scipy.special import ndtri
