@@ -12,6 +12,7 @@ its TC, DTC and Ω are printed against the exact values beside the Gaussian copu
     .venv/bin/python benchmarks/information.py --set marginals=standardize   # a setting against the defaults
     .venv/bin/python benchmarks/information.py --budgets default --gradient  # also ∂_iΩ: does it rank the variables as the exact values?
     .venv/bin/python benchmarks/information.py --budgets default --only spiral --curve steps=2500,10000,20000   # accuracy–time curve
+    .venv/bin/python benchmarks/information.py --budgets default --gaussian-systems --only redundant,synergistic --curve seed=0,1,2   # the issue's systems, 3 seeds
 
 ``--thesis-grid`` runs the earlier sweep instead (issue 9): the thesis' redundant / synergistic /
 mixed Gaussian systems (N up to 10, d up to 20), their half-cube and normal-CDF transforms, Student-t
@@ -238,6 +239,8 @@ def plot(all_cases: list[Case], out: Path) -> None:
 
 
 HELD_OUT_MEASURES = ("tc", "dtc", "o_information")
+# issue 21's own Gaussian systems (its first table), run beside the family with --gaussian-systems
+ISSUE_GAUSSIAN_SYSTEMS = (("redundant N=6 d=2", redundant(6, 2, rho=0.5)), ("synergistic N=5 d=2", synergistic(5, 2, rho=0.8)))
 
 
 def heldout_case(name: str, system, fits: dict[str, EstimatorConfig], n: int, n_knn: int, gradient: bool) -> dict:
@@ -331,7 +334,8 @@ def heldout_main(args) -> None:
         raise SystemExit(f"--budgets: unknown {unknown}; choose from {', '.join(BUDGETS)}")
     overrides = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
     fits = heldout_fits(budgets, overrides, args.curve)
-    members = [(name, system) for name, system in family(args.full) if not args.only or any(t in name for t in args.only.split(","))]
+    members = family(args.full) + (list(ISSUE_GAUSSIAN_SYSTEMS) if args.gaussian_systems else [])
+    members = [(name, system) for name, system in members if not args.only or any(t in name for t in args.only.split(","))]
     print(f"held-out family (seed {HELD_OUT_SEED}), n = {args.n_train} (20 % measured), settings: defaults {overrides or ''}")
     print(f"{'system':<22} | exact Ω     TC | " + " | ".join(f"{label}: Ω% TC% wall, cpu time" for label in fits) + " | copula Ω% TC% | KSG Ω% TC%")
     rows = []
@@ -352,6 +356,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="held-out family: estimator setting over the budget")
     parser.add_argument("--gradient", action="store_true", help="held-out family: also fit ∂_iΩ and score its ranking of the variables")
     parser.add_argument("--curve", default="", metavar="KEY=V1,V2,...", help="held-out family: one fit per value of a setting (accuracy–time curve)")
+    parser.add_argument("--gaussian-systems", action="store_true",
+                        help="held-out family: also issue 21's redundant 6 × 2 (ρ 0.5) and synergistic 5 × 2 (ρ 0.8) Gaussian systems")
     parser.add_argument("--thesis-grid", action="store_true", help="run the thesis grid of issue 9 instead of the held-out family")
     parser.add_argument("--quick", action="store_true", help="thesis grid: one strength per sweep (a few cases)")
     parser.add_argument("--out", type=Path, default=OUT)
