@@ -107,7 +107,8 @@ class MarginalGaussianizer:
         value — point masses in 2 % of the samples of a 10-coordinate system, which the variable flows, fitted
         by likelihood, learned to exploit."""
         n = x.shape[0]
-        levels = np.unique(np.concatenate([[0.5 / n], (np.arange(count) + 0.5) / count, [1 - 0.5 / n]]))
+        # clipped: with fewer than ``count`` samples, levels beyond the extremes would repeat the extreme knots
+        levels = np.unique(np.clip(np.concatenate([[0.5 / n], (np.arange(count) + 0.5) / count, [1 - 0.5 / n]]), 0.5 / n, 1 - 0.5 / n))
         return cls(levels, np.quantile(x.astype(np.float64), levels, axis=0, method="hazen"))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
