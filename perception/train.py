@@ -146,7 +146,9 @@ class TrainingRun:
         """One optimisation step on ``batch``; returns the number of samples it used (all processes)."""
         tc = self.settings
         x = autoencoder_input(batch, self.name)
-        loss = self.core.codec.loss(self.model(x), x)
+        with torch.autocast(self.accelerator.device.type, torch.bfloat16, enabled=tc.mixed_precision == "bf16"):
+            y = self.model(x)
+        loss = self.core.codec.loss(y.float(), x)
         self.accelerator.backward(loss)
         self.accelerator.clip_grad_norm_(self.model.parameters(), tc.grad_clip)
         for group in self.optimizer.param_groups:

@@ -24,7 +24,7 @@ from fusion.evaluation.scores import quartiles
 from fusion.evaluation.settings import EvaluationSettings, Sampler, parse_sampler
 from fusion.regression.config import RegressorConfig
 from fusion.regression.model import DirectRegressor
-from fusion.regression.train import train_regressor
+from fusion.regression.train import draw, l1_loss, paired_frames, train_regressor
 from perception.image_quality import psnr
 from preprocessing.config import load_config
 from preprocessing.dataset import ShardDataset
@@ -89,6 +89,19 @@ def test_the_regressor_learns_and_beats_the_constant_image(models, evaluation_sh
     regressed = held_out_psnr(evaluation_shards, indices, lambda batch: to_uint8(regressor.enhance(batch)))
     floor = held_out_psnr(evaluation_shards, indices, lambda batch: [constant] * len(batch["day"]))
     assert regressed > floor + 1.0, (regressed, floor)
+
+
+def test_the_bf16_regressor_loss_runs_in_bfloat16_and_matches_float32(models, evaluation_shards):
+    _, folder, _ = models
+    regressor = DirectRegressor.load(folder)[0]
+    frames, _ = paired_frames(evaluation_shards)
+    batch = draw(frames, 8, False, torch.Generator().manual_seed(0))
+    seen = []
+    regressor.unet.conv_in.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    with torch.no_grad():
+        exact, bf16 = l1_loss(regressor, batch), l1_loss(regressor, batch, bf16=True)
+    assert seen == [torch.float32, torch.bfloat16]
+    assert bf16.dtype == torch.float32 and abs(bf16 - exact) < 0.02 * exact, (bf16, exact)
 
 
 def test_a_resumed_regressor_run_ends_with_the_same_weights(evaluation_shards, tmp_path):

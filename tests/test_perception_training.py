@@ -21,7 +21,7 @@ from perception import load_autoencoders
 from perception.checkpoint import checkpoint_dirs, latest_checkpoint
 from perception.cli import train_autoencoders
 from perception.config import AutoencodersConfig, TrainConfig
-from perception.train import learning_rate, train_autoencoder
+from perception.train import TrainingRun, learning_rate, train_autoencoder
 from preprocessing.config import validate
 from preprocessing.dataset import ShardDataset
 from preprocessing.errors import UserError
@@ -105,6 +105,19 @@ def test_resumed_training_ends_with_the_weights_of_an_uninterrupted_run(shards, 
     assert all(torch.allclose(a[key], b[key], atol=1e-6) for key in a)
     kept = [path.name for path in checkpoint_dirs(tmp_path / "b" / "checkpoints" / "lidar")]
     assert kept == ["step_00000004", "step_00000005"]
+
+
+def test_bf16_training_runs_the_network_in_bfloat16_and_still_learns(shards, tmp_path):
+    train_set, val_set = splits(shards)
+    config = tiny_config(mixed_precision="bf16")
+    run = TrainingRun("lidar", config, train_set, val_set, None, None)
+    seen = []
+    run.core.vae.encoder.conv_in.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    run.train_step(next(run.batches()))
+    assert seen == [torch.bfloat16]  # the autocast reaches the convolutions
+    assert {p.dtype for p in run.core.vae.parameters()} == {torch.float32}  # the weights it updates do not change type
+    loss = train_autoencoder("lidar", config, train_set, val_set, tmp_path, console=Console(quiet=True))["train_loss"]
+    assert sum(loss[-5:]) / 5 < 0.75 * sum(loss[:3]) / 3
 
 
 @pytest.mark.slow

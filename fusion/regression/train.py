@@ -65,8 +65,10 @@ def draw(
     return {name: torch.where(flip[:, None, None, None], values[index].flip(-1), values[index]) for name, values in frames.items()}
 
 
-def l1_loss(model: DirectRegressor, batch: dict) -> torch.Tensor:
-    return F.l1_loss(model(batch), batch["day"])
+def l1_loss(model: DirectRegressor, batch: dict, bf16: bool = False) -> torch.Tensor:
+    with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+        prediction = model(batch)
+    return F.l1_loss(prediction.float(), batch["day"])
 
 
 def train_regressor(config: RegressorConfig, data: Path, out: Path, *, resume: bool = False, show_progress: bool = True) -> dict:
@@ -95,7 +97,8 @@ def train_regressor(config: RegressorConfig, data: Path, out: Path, *, resume: b
             lr = learning_rate(train, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss = l1_loss(model, draw(frames, train.batch_size, train.hflip, step_generator(train.seed, step), weights))
+            batch = draw(frames, train.batch_size, train.hflip, step_generator(train.seed, step), weights)
+            loss = l1_loss(model, batch, bf16=train.mixed_precision == "bf16")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
