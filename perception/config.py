@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from perception.precision import Precision
 from preprocessing.config import StrictModel
 
 AutoencoderName = Literal["camera", "lidar", "radar"]
@@ -89,9 +90,7 @@ class TrainConfig(StrictModel):
     )
     grad_clip: float = Field(1.0, gt=0)
     ema_decay: float | None = Field(None, ge=0, lt=1, description="EMA of weights; null disables EMA")
-    mixed_precision: Literal["no", "bf16"] = Field(
-        "no", description="bf16: forward under bfloat16 autocast (weights, loss and optimiser stay float32)"
-    )
+    mixed_precision: Precision = "no"
     checkpoint_every: int = Field(100, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     validate_every: int = Field(100, ge=1)

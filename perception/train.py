@@ -39,6 +39,7 @@ from perception.config import AutoencoderName, AutoencodersConfig, SparseMapConf
 from perception.data import autoencoder_input
 from perception.evaluation import measure_normalizer, validate
 from perception.model import ModalityAutoencoder
+from perception.precision import forward_precision
 from perception.vae import build_vae, load_vae
 from preprocessing.atomic import atomic_directory
 from preprocessing.errors import UserError
@@ -146,7 +147,7 @@ class TrainingRun:
         """One optimisation step on ``batch``; returns the number of samples it used (all processes)."""
         tc = self.settings
         x = autoencoder_input(batch, self.name)
-        with torch.autocast(self.accelerator.device.type, torch.bfloat16, enabled=tc.mixed_precision == "bf16"):
+        with forward_precision(tc.mixed_precision, self.accelerator.device.type):
             y = self.model(x)
         loss = self.core.codec.loss(y.float(), x)
         self.accelerator.backward(loss)

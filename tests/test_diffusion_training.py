@@ -137,3 +137,22 @@ def test_gradient_checkpointing_gives_the_same_gradients():
         gradients.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
     assert gradients[0].abs().sum() > 0
     assert torch.allclose(gradients[0], gradients[1], atol=1e-6)
+
+
+def test_the_bf16_denoising_loss_runs_the_dit_in_bfloat16_and_matches_float32():
+    from fusion.diffusion.model import MultimodalDiT
+    from fusion.diffusion.train import denoising_loss, model_config_for
+
+    config, latents = tiny_config(batch_size=16), correlated_latents()
+    batch = draw_batch(latents, config.train, 1000, make_scheduler(config.schedule), step_generator(0, 0))
+    torch.manual_seed(0)
+    model = MultimodalDiT(model_config_for(config, latents))
+    with torch.no_grad():  # leave adaLN-Zero so that the prediction depends on every block
+        for parameter in model.parameters():
+            parameter.normal_(0, 0.05)
+    seen = []
+    model.blocks[0].mlp.fc1.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    with torch.no_grad():
+        exact, bf16 = denoising_loss(model, batch), denoising_loss(model, batch, "bf16")
+    assert seen == [torch.float32, torch.bfloat16]  # the setting reaches the transformer blocks
+    assert bf16.dtype == torch.float32 and abs(bf16 - exact) < 0.02 * exact, (bf16, exact)

@@ -99,7 +99,7 @@ def test_the_bf16_regressor_loss_runs_in_bfloat16_and_matches_float32(models, ev
     seen = []
     regressor.unet.conv_in.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
     with torch.no_grad():
-        exact, bf16 = l1_loss(regressor, batch), l1_loss(regressor, batch, bf16=True)
+        exact, bf16 = l1_loss(regressor, batch), l1_loss(regressor, batch, "bf16")
     assert seen == [torch.float32, torch.bfloat16]
     assert bf16.dtype == torch.float32 and abs(bf16 - exact) < 0.02 * exact, (bf16, exact)
 

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from perception.precision import Precision
 from preprocessing.config import StrictModel
 
 Modality = Literal["day", "night", "radar", "lidar"]
@@ -83,7 +84,7 @@ class TrainConfig(StrictModel):
     rendered_night_weight: float = Field(
         1.0, gt=0, description="how often a rendered-night pair is drawn against a synthetic-night frame"
     )
-    mixed_precision: Literal["no", "bf16"] = "no"
+    mixed_precision: Precision = "no"
     gradient_checkpointing: bool = False
     checkpoint_every: int = Field(200, ge=1)
     log_every: int = Field(10, ge=1)

@@ -6,8 +6,9 @@ clean at τ = 0, the rest is absent (noise at τ = T); the ε-loss is masked to 
 Eq. A.3. All randomness of step s comes from a generator seeded by (seed, s, rank), so a run resumed
 from a checkpoint continues exactly as an uninterrupted one.
 
-Runs under ``accelerate`` (one CPU up to several GPUs, optional bf16) with an EMA of the weights;
-``save_training_state`` every ``checkpoint_every`` steps and the EMA model folder alongside.
+Runs under ``accelerate`` (one CPU up to several GPUs) with an EMA of the weights and an optional bfloat16
+forward (``perception.precision``); ``save_training_state`` every ``checkpoint_every`` steps and the EMA
+model folder alongside.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from fusion.diffusion.model import MultimodalDiT
 from fusion.diffusion.multitime import loss_weight, masked_diffusion, multi_time, role_masks, sample_conditioning
 from fusion.diffusion.pretrained import load_reference_dit, read_reference_checkpoint
 from fusion.diffusion.schedule import make_scheduler
+from perception.precision import Precision, forward_precision
 from perception.train import learning_rate
 from preprocessing.atomic import atomic_write_text
 
@@ -80,9 +82,10 @@ def draw_batch(
     )
 
 
-def denoising_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+def denoising_loss(model: torch.nn.Module, batch: Batch, precision: Precision = "no") -> torch.Tensor:
     """ω(A1, A2) · mean squared prediction error (ε or v) over the target slots, averaged over the batch."""
-    predicted = model(batch.latents, batch.tau, batch.presence, batch.noise).float()
+    with forward_precision(precision, batch.latents.device.type):
+        predicted = model(batch.latents, batch.tau, batch.presence, batch.noise).float()
     mask = batch.target[:, :, None, None, None].float()
     per_sample = ((predicted - batch.prediction) ** 2 * mask).flatten(1).sum(1) / mask.expand_as(predicted).flatten(1).sum(1)
     return (batch.weight * per_sample).mean()
@@ -144,7 +147,7 @@ def train_on_latents(
     Returns a summary: steps run, fixed-batch loss before/after, throughput in samples/s.
     """
     train = config.train
-    accelerator = Accelerator(mixed_precision=train.mixed_precision)
+    accelerator = Accelerator()
     torch.manual_seed(train.seed)  # parameter initialisation
     model = MultimodalDiT(model_config_for(config, latents))
     if pretrained is not None and not resume:
@@ -170,7 +173,7 @@ def train_on_latents(
                 group["lr"] = lr
             generator = step_generator(train.seed, step, accelerator.process_index)
             batch = draw_batch(latents, train, config.schedule.num_train_timesteps, scheduler, generator, frame_weights)
-            loss = denoising_loss(model, batch.to(accelerator.device))
+            loss = denoising_loss(model, batch.to(accelerator.device), train.mixed_precision)
             optimizer.zero_grad(set_to_none=True)
             accelerator.backward(loss)
             accelerator.clip_grad_norm_(model.parameters(), train.grad_clip)

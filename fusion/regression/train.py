@@ -29,6 +29,7 @@ from fusion.diffusion.run import open_run, scene_summary
 from fusion.diffusion.train import ema_with_warmup, progress_bar, step_generator
 from fusion.regression.config import RegressorConfig
 from fusion.regression.model import DirectRegressor
+from perception.precision import Precision, forward_precision
 from perception.train import learning_rate
 from preprocessing.dataset import ShardDataset
 from preprocessing.errors import UserError
@@ -65,8 +66,8 @@ def draw(
     return {name: torch.where(flip[:, None, None, None], values[index].flip(-1), values[index]) for name, values in frames.items()}
 
 
-def l1_loss(model: DirectRegressor, batch: dict, bf16: bool = False) -> torch.Tensor:
-    with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+def l1_loss(model: DirectRegressor, batch: dict, precision: Precision = "no") -> torch.Tensor:
+    with forward_precision(precision, batch["day"].device.type):
         prediction = model(batch)
     return F.l1_loss(prediction.float(), batch["day"])
 
@@ -98,7 +99,7 @@ def train_regressor(config: RegressorConfig, data: Path, out: Path, *, resume: b
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = draw(frames, train.batch_size, train.hflip, step_generator(train.seed, step), weights)
-            loss = l1_loss(model, batch, bf16=train.mixed_precision == "bf16")
+            loss = l1_loss(model, batch, train.mixed_precision)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
