@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from perception.budget import MaxMinutes
 from perception.precision import Precision
 from preprocessing.config import StrictModel
 
@@ -91,6 +92,7 @@ class TrainConfig(StrictModel):
     grad_clip: float = Field(1.0, gt=0)
     ema_decay: float | None = Field(None, ge=0, lt=1, description="EMA of weights; null disables EMA")
     mixed_precision: Precision = "no"
+    max_minutes: MaxMinutes = None
     checkpoint_every: int = Field(100, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     validate_every: int = Field(100, ge=1)

@@ -34,12 +34,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch.utils.data import DataLoader, Dataset
 
+from perception.budget import STEP_PLAN, StepBudget
 from perception.checkpoint import Checkpoint, checkpoint_vae, latest_checkpoint, restore_training_state, save_checkpoint
 from perception.config import AutoencoderName, AutoencodersConfig, SparseMapConfig, SparseSection, TrainConfig
 from perception.data import autoencoder_input
 from perception.evaluation import measure_normalizer, validate
 from perception.model import ModalityAutoencoder
-from perception.precision import forward_precision
+from perception.precision import forward_precision, resolve_precision
 from perception.vae import build_vae, load_vae
 from preprocessing.atomic import atomic_directory
 from preprocessing.errors import UserError
@@ -77,13 +78,15 @@ def make_loader(dataset: Dataset, batch_size: int, num_workers: int, shuffle: bo
     )
 
 
-def learning_rate(settings: TrainConfig, step: int) -> float:
-    """Linear warm-up over ``warmup_steps``, then constant or a cosine decay reaching 0 at ``steps`` (also used by
-    the MLD and the regressor: any train section with these four fields)."""
+def learning_rate(settings: TrainConfig, step: int, total: int | None = None) -> float:
+    """Linear warm-up over ``warmup_steps``, then constant or a cosine decay reaching 0 at ``total`` (default
+    ``steps``; a ``StepBudget``'s total under a time limit). Also used by the MLD and the regressor: any train
+    section with these fields."""
     warmup = min(1.0, (step + 1) / max(settings.warmup_steps, 1))
     if settings.lr_schedule == "constant":
         return settings.learning_rate * warmup
-    progress = min(1.0, max(0, step - settings.warmup_steps) / max(settings.steps - settings.warmup_steps, 1))
+    total = settings.steps if total is None else total
+    progress = min(1.0, max(0, step - settings.warmup_steps) / max(total - settings.warmup_steps, 1))
     return settings.learning_rate * warmup * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
@@ -111,12 +114,15 @@ class TrainingRun:
         val_set: Dataset | None,
         checkpoint: Checkpoint | None,
         pretrained: Path | None,
+        budget: StepBudget | None = None,
     ):
         self.name, self.config, self.train_set = name, config, train_set
         self.settings = tc = config.section(name).train
+        self.budget = budget
         self.accelerator = Accelerator(
             dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=tc.seed)
         )
+        self.precision = resolve_precision(tc.mixed_precision, self.accelerator.device.type)
         set_seed(tc.seed)
         model = resumed_model(name, config, checkpoint) if checkpoint else initial_model(name, config, pretrained)
         model.train()
@@ -147,13 +153,13 @@ class TrainingRun:
         """One optimisation step on ``batch``; returns the number of samples it used (all processes)."""
         tc = self.settings
         x = autoencoder_input(batch, self.name)
-        with forward_precision(tc.mixed_precision, self.accelerator.device.type):
+        with forward_precision(self.precision, self.accelerator.device.type):
             y = self.model(x)
         loss = self.core.codec.loss(y.float(), x)
         self.accelerator.backward(loss)
         self.accelerator.clip_grad_norm_(self.model.parameters(), tc.grad_clip)
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(tc, self.step)
+            group["lr"] = learning_rate(tc, self.step, self.budget.total if self.budget else None)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         if self.ema is not None:
@@ -213,30 +219,33 @@ def train_autoencoder(
     checkpoint = latest_checkpoint(checkpoint_root)
     if not resume and (checkpoint is not None or model_dir.exists()):
         raise UserError(f"{model_dir} or its checkpoints already exist; pass --resume to continue, or another --out")
-    if resume and model_dir.is_dir() and checkpoint is not None and checkpoint.step >= tc.steps:
+    budget = StepBudget(tc.steps, tc.max_minutes, checkpoint_root / STEP_PLAN)
+    if resume and model_dir.is_dir() and checkpoint is not None and checkpoint.step >= budget.total:
         return json.loads((model_dir / "metrics.json").read_text())
     if len(train_set) < tc.batch_size:
         raise UserError(
             f"{name}: the training split has {len(train_set)} samples, fewer than batch_size {tc.batch_size}"
         )
 
-    run = TrainingRun(name, config, train_set, val_set, checkpoint, pretrained)
+    run = TrainingRun(name, config, train_set, val_set, checkpoint, pretrained, budget)
     main_process = run.accelerator.is_main_process
     samples, seconds = 0, 0.0
     with progress_bar(console, not main_process) as progress:
-        task = progress.add_task(f"train {name} AE", total=tc.steps, completed=run.step, loss=float("nan"))
+        task = progress.add_task(f"train {name} AE", total=budget.total, completed=run.step, loss=float("nan"))
         batches, tick = run.batches(), time.perf_counter()
-        while run.step < tc.steps:
+        while run.step < budget.total:
             samples += run.train_step(next(batches))
-            seconds += time.perf_counter() - tick  # data loading + step; not validation or checkpoints
-            progress.update(task, completed=run.step, loss=run.history[-1])
-            if main_process and run.step % tc.validate_every == 0 and run.step < tc.steps:  # the last one: below
+            step_seconds = time.perf_counter() - tick  # data loading + step; not validation or checkpoints
+            seconds += step_seconds
+            budget.record(run.step - 1, step_seconds)
+            progress.update(task, completed=run.step, total=budget.total, loss=run.history[-1])
+            if main_process and run.step % tc.validate_every == 0 and run.step < budget.total:  # the last one: below
                 with run.ema_weights():
                     metrics = run.validate()
                 progress.console.print(
                     f"{name} step {run.step}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
                 )
-            if main_process and (run.step % tc.checkpoint_every == 0 or run.step == tc.steps):
+            if main_process and (run.step % tc.checkpoint_every == 0 or run.step == budget.total):
                 run.save_checkpoint(checkpoint_root)
             run.accelerator.wait_for_everyone()
             tick = time.perf_counter()
@@ -246,6 +255,7 @@ def train_autoencoder(
         "resumed_from": run.resumed_from,
         "train_loss": run.history,
         "samples_per_second": samples / seconds if seconds else None,
+        "precision": run.precision,
     }
     if main_process:
         run.finalize()

@@ -156,3 +156,16 @@ def test_the_bf16_denoising_loss_runs_the_dit_in_bfloat16_and_matches_float32():
         exact, bf16 = denoising_loss(model, batch), denoising_loss(model, batch, "bf16")
     assert seen == [torch.float32, torch.bfloat16]  # the setting reaches the transformer blocks
     assert bf16.dtype == torch.float32 and abs(bf16 - exact) < 0.02 * exact, (bf16, exact)
+
+
+def test_a_time_limit_ends_the_run_at_the_steps_it_holds_and_a_resume_keeps_them(tmp_path):
+    from perception.budget import PROBE, SKIP, STEP_PLAN
+
+    config = tiny_config(steps=60, max_minutes=1e-6, lr_schedule="cosine", warmup_steps=2, log_every=1)
+    summary = train_on_latents(config, correlated_latents(), tmp_path, show_progress=False)
+    assert summary["steps"] == SKIP + PROBE  # no time left once the pace is known
+    logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert logged[-1]["step"] == SKIP + PROBE and json.loads((tmp_path / STEP_PLAN).read_text())["total"] == SKIP + PROBE
+    assert json.loads((tmp_path / "checkpoint" / "state.json").read_text())["step"] == SKIP + PROBE  # the last step is kept
+    resumed = train_on_latents(config, correlated_latents(), tmp_path, resume=True, show_progress=False)
+    assert (resumed["steps"], resumed["resumed_from"]) == (SKIP + PROBE, SKIP + PROBE)

@@ -104,6 +104,14 @@ def test_the_bf16_regressor_loss_runs_in_bfloat16_and_matches_float32(models, ev
     assert bf16.dtype == torch.float32 and abs(bf16 - exact) < 0.02 * exact, (bf16, exact)
 
 
+def test_a_time_limit_ends_regressor_training_at_the_steps_it_holds(evaluation_shards, tmp_path):
+    from perception.budget import PROBE, SKIP
+
+    summary = train_regressor(tiny_regressor(max_minutes=1e-6), evaluation_shards, tmp_path / "r", show_progress=False)
+    assert summary["steps"] == SKIP + PROBE < tiny_regressor().train.steps
+    assert DirectRegressor.load(tmp_path / "r")[1]["step"] == SKIP + PROBE
+
+
 def test_a_resumed_regressor_run_ends_with_the_same_weights(evaluation_shards, tmp_path):
     whole = tmp_path / "whole"
     train_regressor(tiny_regressor(steps=12, checkpoint_every=6), evaluation_shards, whole, show_progress=False)

@@ -147,3 +147,14 @@ def test_killed_training_resumes_from_its_checkpoint(shards, tmp_path):
     metrics = resumed["lidar"]
     assert metrics["resumed_from"] == killed_at and len(metrics["train_loss"]) == 40
     assert load_autoencoders(out).encode("lidar", ShardDataset(shards, "val")[0]["lidar"][None]).shape == (1, 4, 8, 14)
+
+
+def test_a_time_limit_ends_autoencoder_training_at_the_steps_it_holds(shards, tmp_path):
+    from perception.budget import PROBE, SKIP
+
+    train_set, val_set = splits(shards)
+    config = tiny_config(max_minutes=1e-6)  # no time left once the pace is known
+    metrics = train_autoencoder("lidar", config, train_set, val_set, tmp_path, console=Console(quiet=True))
+    assert metrics["step"] == SKIP + PROBE < config.lidar.train.steps and len(metrics["train_loss"]) == SKIP + PROBE
+    again = train_autoencoder("lidar", config, train_set, val_set, tmp_path, resume=True, console=Console(quiet=True))
+    assert again["step"] == SKIP + PROBE  # finished: the resumed call returns the saved run

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from perception.budget import MaxMinutes
 from perception.precision import Precision
 from preprocessing.config import StrictModel
 
@@ -85,6 +86,7 @@ class TrainConfig(StrictModel):
         1.0, gt=0, description="how often a rendered-night pair is drawn against a synthetic-night frame"
     )
     mixed_precision: Precision = "no"
+    max_minutes: MaxMinutes = None
     gradient_checkpointing: bool = False
     checkpoint_every: int = Field(200, ge=1)
     log_every: int = Field(10, ge=1)

@@ -47,7 +47,7 @@ def config_differences(stored: dict, given: dict, prefix: str = "") -> list[str]
 
 
 def open_run(out: Path, config: MLDConfig, resume: bool) -> None:
-    """Create the run folder, or check that ``--resume`` continues the same run (only train.steps may change)."""
+    """Create the run folder, or check that ``--resume`` continues the same run (only train.steps and train.max_minutes may change)."""
     given = config.model_dump(mode="json")
     record = out / RUN_FILE
     if not resume:
@@ -59,7 +59,7 @@ def open_run(out: Path, config: MLDConfig, resume: bool) -> None:
     if not record.is_file():
         raise UserError(f"--resume: {out} is not a training run folder ({RUN_FILE} missing)")
     stored = json.loads(record.read_text())["config"]
-    differences = [key for key in config_differences(stored, given) if key != "train.steps"]
+    differences = [key for key in config_differences(stored, given) if key not in ("train.steps", "train.max_minutes")]
     if differences:
         raise UserError(f"--resume: the config differs from the run in {out} at {', '.join(differences)}")
     atomic_write_json(record, {"config": given})

@@ -31,7 +31,8 @@ from fusion.diffusion.model import MultimodalDiT
 from fusion.diffusion.multitime import loss_weight, masked_diffusion, multi_time, role_masks, sample_conditioning
 from fusion.diffusion.pretrained import load_reference_dit, read_reference_checkpoint
 from fusion.diffusion.schedule import make_scheduler
-from perception.precision import Precision, forward_precision
+from perception.budget import STEP_PLAN, StepBudget
+from perception.precision import forward_precision, resolve_precision
 from perception.train import learning_rate
 from preprocessing.atomic import atomic_write_text
 
@@ -82,7 +83,7 @@ def draw_batch(
     )
 
 
-def denoising_loss(model: torch.nn.Module, batch: Batch, precision: Precision = "no") -> torch.Tensor:
+def denoising_loss(model: torch.nn.Module, batch: Batch, precision: str = "no") -> torch.Tensor:
     """ω(A1, A2) · mean squared prediction error (ε or v) over the target slots, averaged over the batch."""
     with forward_precision(precision, batch.latents.device.type):
         predicted = model(batch.latents, batch.tau, batch.presence, batch.noise).float()
@@ -148,6 +149,7 @@ def train_on_latents(
     """
     train = config.train
     accelerator = Accelerator()
+    precision = resolve_precision(train.mixed_precision, accelerator.device.type)
     torch.manual_seed(train.seed)  # parameter initialisation
     model = MultimodalDiT(model_config_for(config, latents))
     if pretrained is not None and not resume:
@@ -157,6 +159,7 @@ def train_on_latents(
     ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(train.ema_decay)).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=train.learning_rate, weight_decay=train.weight_decay)
     start = load_training_state(out, model, ema, optimizer) if resume else 0
+    budget = StepBudget(train.steps, train.max_minutes, out / STEP_PLAN)
     loss_before = fixed_batch_loss(ema.module, latents, config)
     model, optimizer = accelerator.prepare(model, optimizer)
     ema.to(accelerator.device)
@@ -166,33 +169,38 @@ def train_on_latents(
     log_path = out / "log.jsonl"
     started, done = time.perf_counter(), 0
     with progress_bar(show_progress and accelerator.is_main_process) as progress:
-        task = progress.add_task("training", total=train.steps, completed=start, loss=float("nan"))
-        for step in range(start, train.steps):
-            lr = learning_rate(train, step)  # f(step) only: a resumed run continues the same schedule
+        task = progress.add_task("training", total=budget.total, completed=start, loss=float("nan"))
+        step = start
+        budget.start()
+        while step < budget.total:
+            lr = learning_rate(train, step, budget.total)  # f(step) only: a resumed run continues the same schedule
             for group in optimizer.param_groups:
                 group["lr"] = lr
             generator = step_generator(train.seed, step, accelerator.process_index)
             batch = draw_batch(latents, train, config.schedule.num_train_timesteps, scheduler, generator, frame_weights)
-            loss = denoising_loss(model, batch.to(accelerator.device), train.mixed_precision)
+            loss = denoising_loss(model, batch.to(accelerator.device), precision)
             optimizer.zero_grad(set_to_none=True)
             accelerator.backward(loss)
             accelerator.clip_grad_norm_(model.parameters(), train.grad_clip)
             optimizer.step()
             ema.update_parameters(accelerator.unwrap_model(model))
             done += 1
-            progress.update(task, advance=1, loss=loss.item())
-            last = step + 1 == train.steps
+            budget.lap(step)
+            progress.update(task, advance=1, total=budget.total, loss=loss.item())
+            last = step + 1 == budget.total
             if accelerator.is_main_process and ((step + 1) % train.log_every == 0 or last):
                 with log_path.open("a") as log:
                     log.write(json.dumps({"step": step + 1, "loss": loss.item(), "lr": lr}) + "\n")
             if accelerator.is_main_process and ((step + 1) % train.checkpoint_every == 0 or last):
                 save_training_state(out, accelerator.unwrap_model(model), ema, optimizer, step + 1)
                 save_model(out, ema.module, config.schedule, config.sample, step + 1)
+            step += 1
     elapsed = time.perf_counter() - started
     return {
-        "steps": train.steps,
+        "steps": budget.total,
         "resumed_from": start,
         "loss_before": loss_before,
         "loss_after": fixed_batch_loss(ema.module, latents, config),
         "samples_per_s": done * train.batch_size * accelerator.num_processes / max(elapsed, 1e-9),
+        "precision": precision,
     }

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from perception.budget import MaxMinutes
 from perception.precision import Precision
 from preprocessing.config import StrictModel
 
@@ -59,6 +60,7 @@ class RegressorTrainConfig(StrictModel):
     rendered_night_pairs: bool = Field(False, description="also train on night-scene frames with a day twin, as the MLD's option")
     rendered_night_weight: float = Field(1.0, gt=0, description="how often a rendered-night pair is drawn, as the MLD's option")
     mixed_precision: Precision = "no"
+    max_minutes: MaxMinutes = None
     checkpoint_every: int = Field(200, ge=1)
     log_every: int = Field(25, ge=1)
     seed: int = 0
