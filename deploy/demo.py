@@ -127,7 +127,7 @@ def stage_autoencoders(out: Path, config: DemoConfig, console: Console) -> dict:
     target = out / "autoencoders"
     metrics = train_autoencoders(settings, out / "shards", target, resume=target.exists(), console=console)
     return {"folder": str(target),
-            "metrics": {name: {**(m.get("validation") or {}), "samples_per_second": m["samples_per_second"]}
+            "metrics": {name: {**(m.get("validation") or {}), **{k: m.get(k) for k in ("step", "precision", "samples_per_second")}}
                         for name, m in metrics.items()}}  # fmt: skip
 
 
@@ -140,7 +140,7 @@ def stage_diffusion(out: Path, config: DemoConfig, console: Console) -> dict:
         settings = settings.model_copy(update={"train": settings.train.model_copy(update={"steps": config.training.diffusion_steps})})
     target = out / "mld"
     summary = train_run(settings, out / "shards", out / "autoencoders", target, resume=target.exists())
-    return {"folder": str(target), **{k: summary[k] for k in ("loss_before", "loss_after", "steps") if k in summary}}
+    return {"folder": str(target), **{k: summary[k] for k in ("loss_before", "loss_after", "steps", "precision") if k in summary}}
 
 
 def stage_regressor(out: Path, config: DemoConfig, console: Console) -> dict:
