@@ -105,11 +105,21 @@ def test_the_bf16_regressor_loss_runs_in_bfloat16_and_matches_float32(models, ev
 
 
 def test_a_time_limit_ends_regressor_training_at_the_steps_it_holds(evaluation_shards, tmp_path):
-    from perception.budget import PROBE, SKIP
+    from perception.budget import PROBE, SKIP, STEP_PLAN
 
     summary = train_regressor(tiny_regressor(max_minutes=1e-6), evaluation_shards, tmp_path / "r", show_progress=False)
     assert summary["steps"] == SKIP + PROBE < tiny_regressor().train.steps
     assert DirectRegressor.load(tmp_path / "r")[1]["step"] == SKIP + PROBE
+    from typer.testing import CliRunner
+
+    from deploy.cli import app
+
+    command = ["train-regressor", "--config", "configs/regressor_tiny.yaml", "--data", str(evaluation_shards),
+               "--out", str(tmp_path / "cli"), "--steps", "400", "--max-minutes", "0.01"]  # fmt: skip
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    planned = json.loads((tmp_path / "cli" / STEP_PLAN).read_text())["total"]
+    assert SKIP + PROBE <= planned < 400 and DirectRegressor.load(tmp_path / "cli")[1]["step"] == planned
 
 
 def test_a_resumed_regressor_run_ends_with_the_same_weights(evaluation_shards, tmp_path):

@@ -27,13 +27,16 @@ def train(
         None, help="Reference DiT checkpoint (e.g. DiT-XL-2-256x256.pt) to initialise the trunk."
     ),
     steps: Optional[int] = typer.Option(None, min=1, help="Override train.steps (e.g. to extend a resumed run)."),
+    max_minutes: Optional[float] = typer.Option(
+        None, min=0.01, help="Override train.max_minutes: end earlier if the steps would take longer (the first steps' pace)."
+    ),
 ) -> None:
     """Train the multimodal DiT with masked multi-time diffusion (target: day; conditions: night/radar/lidar)."""
     from fusion.diffusion.run import train_run
 
     loaded = load_config(config, MLDConfig)
-    if steps is not None:
-        loaded = loaded.model_copy(update={"train": loaded.train.model_copy(update={"steps": steps})})
+    overrides = {key: value for key, value in (("steps", steps), ("max_minutes", max_minutes)) if value is not None}
+    loaded = loaded.model_copy(update={"train": loaded.train.model_copy(update=overrides)})
     summary = train_run(loaded, data, autoencoders, out, resume=resume, pretrained=pretrained)
     typer.echo(json.dumps(summary, indent=2))
 

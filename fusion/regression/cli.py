@@ -18,6 +18,9 @@ def train_regressor(
     out: Path = typer.Option(..., help="Run folder; becomes the model folder that `evaluate --regressor` takes."),
     resume: bool = typer.Option(False, help="Continue the run in --out from its last checkpoint."),
     steps: Optional[int] = typer.Option(None, min=1, help="Override train.steps."),
+    max_minutes: Optional[float] = typer.Option(
+        None, min=0.01, help="Override train.max_minutes: end earlier if the steps would take longer (the first steps' pace)."
+    ),
 ) -> None:
     """Train the supervised baseline: a small U-Net night (+LiDAR +radar) → day with L1, on the same frames as MLD."""
     from fusion.regression.config import RegressorConfig
@@ -25,6 +28,6 @@ def train_regressor(
     from preprocessing.config import load_config
 
     loaded = load_config(config, RegressorConfig)
-    if steps is not None:
-        loaded = loaded.model_copy(update={"train": loaded.train.model_copy(update={"steps": steps})})
+    overrides = {key: value for key, value in (("steps", steps), ("max_minutes", max_minutes)) if value is not None}
+    loaded = loaded.model_copy(update={"train": loaded.train.model_copy(update=overrides)})
     typer.echo(json.dumps(run(loaded, data, out, resume=resume), indent=2))
