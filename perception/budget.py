@@ -2,15 +2,16 @@
 
 The same configuration trains 2–3× faster on one CPU than on another (bfloat16 in hardware or not), so a
 run that must end in time (the demo) gives minutes as well as steps. The seconds per step are measured
-over a few early steps (``PROBE``, after ``SKIP`` that warm up allocators and caches); the total is then
+over a few early steps (``PROBE``, their median, after ``SKIP`` that warm up allocators and caches); the total is then
 fixed at min(steps, the steps the remaining minutes hold) and written beside the run, so the learning
 rate's schedule ends there and a resumed run keeps it. Time outside the steps (validation, checkpoints,
-start-up) is not counted: leave a margin.
+start-up) is not counted: leave a margin. A machine busy with other work during the probe plans few steps.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Annotated
@@ -61,7 +62,7 @@ class StepBudget:
         self.laps.append(seconds)
         if len(self.laps) < SKIP + PROBE:
             return
-        pace = sum(self.laps[SKIP:]) / PROBE
+        pace = statistics.median(self.laps[SKIP:])  # one slow lap (a checkpoint, another process) does not set it
         remaining = max(0.0, self.max_minutes * 60.0 - sum(self.laps))
         self.total = max(step + 1, min(self.steps, step + 1 + int(remaining / pace)))
         self.fixed = True

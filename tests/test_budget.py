@@ -28,6 +28,12 @@ def test_the_probe_fixes_the_steps_the_remaining_minutes_hold(tmp_path):
     assert (plan["total"], plan["seconds_per_step"]) == (82, pytest.approx(0.5))
 
 
+def test_one_slow_lap_in_the_probe_does_not_set_the_pace(tmp_path):
+    budget = StepBudget(1000, 1.0, tmp_path / STEP_PLAN)
+    run_laps(budget, [0.5] * (SKIP + PROBE - 1) + [20.0])
+    assert budget.total == SKIP + PROBE + int((60 - 0.5 * (SKIP + PROBE - 1) - 20) / 0.5)  # the lap's time is spent all the same
+
+
 def test_a_resumed_run_keeps_the_plan_unless_its_limits_changed(tmp_path):
     run_laps(StepBudget(1000, 1.0, tmp_path / STEP_PLAN), [0.5] * (SKIP + PROBE))
     resumed = StepBudget(1000, 1.0, tmp_path / STEP_PLAN)
