@@ -57,9 +57,9 @@ def ingest_section(out: Path, result: dict) -> str:
 
 
 def autoencoder_section(out: Path, result: dict) -> str:
-    rows = [[name, ", ".join(f"{k} {cell(float(v))}" for k, v in metrics.items())] for name, metrics in result["metrics"].items()]
+    rows = [[name, ", ".join(f"{k} {cell(v)}" for k, v in metrics.items())] for name, metrics in result["metrics"].items()]
     return (f"<p>{link(out, result['folder'], 'autoencoders')} (validation split; PSNR in dB, MAE in m for depth)</p>"
-            + table(["autoencoder", "held-out metrics, training throughput"], rows))  # fmt: skip
+            + table(["autoencoder", "held-out metrics, steps trained, precision, training throughput"], rows))  # fmt: skip
 
 
 def diffusion_section(out: Path, result: dict) -> str:
