@@ -20,7 +20,7 @@ from rich.console import Console
 
 from fusion.evaluation.settings import Sampler
 from preprocessing.atomic import atomic_write_json
-from preprocessing.config import StrictModel, load_config
+from preprocessing.config import StrictModel, load_config, with_train
 from preprocessing.errors import UserError
 
 STAGES_FILE = "stages.json"
@@ -118,12 +118,8 @@ def stage_autoencoders(out: Path, config: DemoConfig, console: Console) -> dict:
     from perception.config import AutoencodersConfig
 
     settings = load_config(config.training.autoencoders, AutoencodersConfig)
-    if config.training.autoencoder_steps:
-        steps = config.training.autoencoder_steps
-        settings = settings.model_copy(update={
-            name: getattr(settings, name).model_copy(update={"train": getattr(settings, name).train.model_copy(update={"steps": steps})})
-            for name in ("camera", "lidar", "radar")
-        })  # fmt: skip
+    steps = config.training.autoencoder_steps
+    settings = settings.model_copy(update={name: with_train(getattr(settings, name), steps=steps) for name in ("camera", "lidar", "radar")})
     target = out / "autoencoders"
     metrics = train_autoencoders(settings, out / "shards", target, resume=target.exists(), console=console)
     return {"folder": str(target),
@@ -136,8 +132,7 @@ def stage_diffusion(out: Path, config: DemoConfig, console: Console) -> dict:
     from fusion.diffusion.run import train_run
 
     settings = load_config(config.training.diffusion, MLDConfig)
-    if config.training.diffusion_steps:
-        settings = settings.model_copy(update={"train": settings.train.model_copy(update={"steps": config.training.diffusion_steps})})
+    settings = with_train(settings, steps=config.training.diffusion_steps)
     target = out / "mld"
     summary = train_run(settings, out / "shards", out / "autoencoders", target, resume=target.exists())
     return {"folder": str(target), **{k: summary[k] for k in ("loss_before", "loss_after", "steps", "precision") if k in summary}}
@@ -148,8 +143,7 @@ def stage_regressor(out: Path, config: DemoConfig, console: Console) -> dict:
     from fusion.regression.train import train_regressor
 
     settings = load_config(config.training.regressor, RegressorConfig)
-    if config.training.regressor_steps:
-        settings = settings.model_copy(update={"train": settings.train.model_copy(update={"steps": config.training.regressor_steps})})
+    settings = with_train(settings, steps=config.training.regressor_steps)
     target = out / "regressor"
     summary = train_regressor(settings, out / "shards", target, resume=target.exists())
     return {"folder": str(target), **summary}

@@ -77,6 +77,12 @@ def load_config(path: str | Path, model: type[ConfigT], overrides: dict | None =
         raise UserError(format_validation_error(error, str(path))) from None
 
 
+def with_train(config: ConfigT, **values) -> ConfigT:
+    """``config`` with the ``values`` that are not None set in its ``train`` section (command-line overrides)."""
+    given = {key: value for key, value in values.items() if value is not None}
+    return config.model_copy(update={"train": config.train.model_copy(update=given)})
+
+
 def validate(model: type[ConfigT], data: dict, source: str = "<arguments>") -> ConfigT:
     """Validate a plain dict (e.g. CLI arguments) with the same error formatting as files."""
     try:

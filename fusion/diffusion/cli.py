@@ -10,7 +10,7 @@ import typer
 
 from fusion.diffusion.config import MLDConfig
 from preprocessing.cli_types import FiniteFloat
-from preprocessing.config import load_config
+from preprocessing.config import load_config, with_train
 from preprocessing.errors import UserError
 
 app = typer.Typer()
@@ -35,8 +35,7 @@ def train(
     from fusion.diffusion.run import train_run
 
     loaded = load_config(config, MLDConfig)
-    overrides = {key: value for key, value in (("steps", steps), ("max_minutes", max_minutes)) if value is not None}
-    loaded = loaded.model_copy(update={"train": loaded.train.model_copy(update=overrides)})
+    loaded = with_train(loaded, steps=steps, max_minutes=max_minutes)
     summary = train_run(loaded, data, autoencoders, out, resume=resume, pretrained=pretrained)
     typer.echo(json.dumps(summary, indent=2))
 

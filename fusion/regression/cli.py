@@ -25,9 +25,8 @@ def train_regressor(
     """Train the supervised baseline: a small U-Net night (+LiDAR +radar) → day with L1, on the same frames as MLD."""
     from fusion.regression.config import RegressorConfig
     from fusion.regression.train import train_regressor as run
-    from preprocessing.config import load_config
+    from preprocessing.config import load_config, with_train
 
     loaded = load_config(config, RegressorConfig)
-    overrides = {key: value for key, value in (("steps", steps), ("max_minutes", max_minutes)) if value is not None}
-    loaded = loaded.model_copy(update={"train": loaded.train.model_copy(update=overrides)})
+    loaded = with_train(loaded, steps=steps, max_minutes=max_minutes)
     typer.echo(json.dumps(run(loaded, data, out, resume=resume), indent=2))
