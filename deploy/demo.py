@@ -62,8 +62,6 @@ class EvaluationStage(StrictModel):
 
 class RedundancyStage(StrictModel):
     config: Path = Path("configs/redundancy.yaml")
-    seeds: tuple[int, ...] | None = None
-    estimator_steps: int | None = Field(None, ge=1)
     faults: tuple[str, ...] = ("camera_blackout", "lidar_dropout", "radar_ghosts")
 
 
@@ -163,12 +161,7 @@ def stage_evaluation(out: Path, config: DemoConfig, console: Console) -> dict:
 def redundancy_config(config: DemoConfig):
     from fusion.redundancy.config import RedundancyConfig
 
-    overrides = {}
-    if config.redundancy.seeds is not None:
-        overrides["seeds"] = list(config.redundancy.seeds)
-    if config.redundancy.estimator_steps is not None:
-        overrides["estimator"] = {"steps": config.redundancy.estimator_steps}
-    return load_config(config.redundancy.config, RedundancyConfig, overrides)
+    return load_config(config.redundancy.config, RedundancyConfig)
 
 
 def stage_redundancy(out: Path, config: DemoConfig, console: Console) -> dict:
