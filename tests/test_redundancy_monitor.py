@@ -16,8 +16,7 @@ def test_monitor_folder_describes_itself(redundancy_monitor):
     meta = json.loads((redundancy_monitor / "monitor.json").read_text())
     assert [s["name"] for s in meta["sensors"]] == ["camera", "radar", "lidar"]
     statistics = meta["calibration"]["statistics"]
-    assert statistics == ["o_information", "s_information", "mi_rest:camera", "mi_rest:radar", "mi_rest:lidar",
-                          "entropy:camera", "entropy:radar", "entropy:lidar"]
+    assert statistics == ["o_information", "s_information", "mi_rest:camera", "mi_rest:radar", "mi_rest:lidar"]
     groups = meta["calibration"]["groups"]
     # fitted on one day scene and the night scene, thresholds from the other day scene (no night scene left)
     fit, calibration = meta["calibration"]["frames"]["fit"], meta["calibration"]["frames"]["calibration"]
@@ -25,7 +24,7 @@ def test_monitor_folder_describes_itself(redundancy_monitor):
     assert {name: g["frames"] for name, g in groups.items()} == {"all": 25, "day": 25}
     for group in groups.values():
         cov = np.array(group["cov"])
-        assert cov.shape == (8, 8) and np.allclose(cov, cov.T) and (np.linalg.eigvalsh(cov) > 0).all()
+        assert cov.shape == (5, 5) and np.allclose(cov, cov.T) and (np.linalg.eigvalsh(cov) > 0).all()
         assert group["threshold"] > 0 and list(group["flat_floor"]) == ["camera", "radar", "lidar"]
     monitor = Monitor.load(redundancy_monitor)
     assert set(monitor.null_latents) == {"camera", "radar", "lidar"}
@@ -39,7 +38,7 @@ def test_nominal_frames_score_like_calibration(redundancy_monitor, redundancy_sh
     assert json.loads(out.read_text()) == result
     calibration = Monitor.load(redundancy_monitor).calibration
     frames = [f for f in result["frames"] if f["scene"] in calibration["frames"]["calibration"]["scenes"]]
-    mean = np.mean([[f["o_information"], f["s_information"], *f["shared"].values(), *f["surprise"].values()] for f in frames], axis=0)
+    mean = np.mean([[f["o_information"], f["s_information"], *f["shared"].values()] for f in frames], axis=0)
     assert np.allclose(mean, calibration["groups"]["day"]["mean"], atol=1e-6)
     assert np.mean([f["flagged"] for f in frames]) <= 2 * calibration["false_alarm"] + 1 / len(frames)
     for f in result["frames"]:

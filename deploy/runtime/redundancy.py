@@ -13,10 +13,10 @@ The numpy mirror of ``fusion.redundancy`` (descriptors) and ``fusion.information
   of sensor i = −log N(x0_i) + Σ log std_i + w · (‖ε_i − ε̂_marginal[i]‖² − ‖ε_i − σ x_t,i‖²); a measure
   is Σ coef · integrand (Ω = TC − DTC, S = TC + DTC); the frame's value is its mean over the R × P
   (draw, cell) pairs.
-- with a monitor's nominal band: the squared Mahalanobis distance of the frame's statistics (Ω, S,
-  each sensor's share I(X_i; X∖i) and surprise, named ``mi_rest:<sensor>``, ``entropy:<sensor>``)
-  from the nominal mean, the sensors whose descriptor no longer varies over the frame's cells (spread
-  below the monitor's flat floor, ``fusion.redundancy.descriptors.cell_spread``: a dead or frozen
+- with a monitor's nominal band: the squared Mahalanobis distance of the frame's statistics (those
+  the monitor names: Ω, S and each sensor's share I(X_i; X∖i), ``mi_rest:<sensor>``) from the nominal
+  mean, the sensors whose descriptor no longer varies over the frame's cells (spread below the
+  monitor's flat floor, ``fusion.redundancy.descriptors.cell_spread``: a dead or frozen
   sensor, which at night the distance alone misses), and ``in_band``: within the threshold, none flat.
 """
 

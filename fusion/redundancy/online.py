@@ -104,7 +104,7 @@ def check_frames(data: Path, autoencoders: Path, monitor_dir: Path, out: Path | 
             {
                 "key": f["key"], "scene": f["scene_name"], "timestamp": f["timestamp"], "night_scene": f["night_scene"],
                 "group": monitor.group_of(f), "o_information": values["o_information"], "s_information": values["s_information"],
-                "shared": per_sensor(values, "mi_rest"), "surprise": per_sensor(values, "entropy"),
+                "shared": per_sensor(values, "mi_rest"),
                 "spread": dict(zip(monitor.names, spreads[i].tolist())), "distance": float(distances[i]),
                 "flat": [name for name, f in zip(monitor.names, flat[i]) if f], "flagged": bool(flags[i]),
             }  # fmt: skip
