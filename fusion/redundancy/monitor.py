@@ -92,15 +92,14 @@ class Monitor:
         if descriptors.cells < 2:
             raise UserError("the monitor needs at least 2 descriptor cells per frame; use a smaller cell")
         rows = []
-        with single_thread():
-            for i in range(len(descriptors)):
-                cells = [descriptors.values[name][i] for name in self.names]  # each [P, C]
-                result = self.estimator.measure(cells, ("tc", "dtc", *SENSOR_STATISTICS), mc_repeats=self.mc_repeats, seed=self.seed)
-                tc, dtc = float(result["tc"].value), float(result["dtc"].value)
-                per_sensor = (np.asarray(result[name].value, dtype=np.float64) for name in SENSOR_STATISTICS)
-                rows.append((tc - dtc, tc + dtc, *np.concatenate(list(per_sensor))))
-                if progress is not None:
-                    progress.advance()
+        for i in range(len(descriptors)):
+            cells = [descriptors.values[name][i] for name in self.names]  # each [P, C]
+            result = self.estimator.measure(cells, ("tc", "dtc", *SENSOR_STATISTICS), mc_repeats=self.mc_repeats, seed=self.seed)
+            tc, dtc = float(result["tc"].value), float(result["dtc"].value)
+            per_sensor = (np.asarray(result[name].value, dtype=np.float64) for name in SENSOR_STATISTICS)
+            rows.append((tc - dtc, tc + dtc, *np.concatenate(list(per_sensor))))
+            if progress is not None:
+                progress.advance()
         return np.asarray(rows, dtype=np.float64).reshape(-1, len(self.statistic_names))
 
     def spreads(self, descriptors: FrameDescriptors) -> np.ndarray:
