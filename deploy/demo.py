@@ -4,11 +4,15 @@ world → ingest → autoencoders → diffusion → regressor → evaluation →
 recording → vehicle → summary page. Each stage writes into its own folder under ``OUT``; when it
 has finished, its result is recorded in ``OUT/stages.json`` (atomically). Running the demo again
 skips the recorded stages and lets an interrupted one continue with its own resume support (ingest,
-training and the redundancy report resume; the others start their folder again).
+training and the redundancy report resume; the others start their folder again). The ledger also
+keeps a fingerprint of the settings each stage read (its demo config section and the config files
+it names, comments aside): a stage whose settings changed runs again from scratch, and so does
+every stage after it, since each reads what the ones before it wrote.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -20,7 +24,7 @@ from rich.console import Console
 
 from fusion.evaluation.settings import Sampler
 from preprocessing.atomic import atomic_write_json
-from preprocessing.config import StrictModel, load_config, with_train
+from preprocessing.config import StrictModel, load_config, read_config, with_train
 from preprocessing.errors import UserError
 
 STAGES_FILE = "stages.json"
@@ -236,24 +240,70 @@ STAGES: dict[str, Callable[[Path, DemoConfig, Console], dict]] = {
 }
 
 
+# What each stage writes under OUT (removed when its settings changed) and which settings it reads.
+OUTPUTS = {
+    "world": ("world", "world_summary.json"), "ingest": ("shards",), "autoencoders": ("autoencoders",),
+    "diffusion": ("mld",), "regressor": ("regressor",), "evaluation": ("evaluation",), "redundancy": ("redundancy",),
+    "monitor": ("monitor", "monitor_checks"), "export": ("onnx",), "recording": ("recording",), "vehicle": ("vehicle",),
+}  # fmt: skip
+
+
+def stage_settings(config: DemoConfig) -> dict[str, str]:
+    """Per stage, the SHA-256 of the settings it reads: its section of the demo config and the parsed
+    contents of the config files that names (so an edited comment changes nothing)."""
+    training, redundancy, vehicle = config.training, config.redundancy, config.vehicle
+    read = {
+        "world": config.world.model_dump(mode="json"),
+        "ingest": config.ingest.model_dump(mode="json"),
+        "autoencoders": [read_config(training.autoencoders), training.autoencoder_steps],
+        "diffusion": [read_config(training.diffusion), training.diffusion_steps],
+        "regressor": [read_config(training.regressor), training.regressor_steps],
+        "evaluation": config.evaluation.model_dump(mode="json"),
+        "redundancy": read_config(redundancy.config),
+        "monitor": [read_config(redundancy.config), list(redundancy.faults)],
+        "export": read_config(vehicle.config),
+        "recording": vehicle.frames,
+        "vehicle": read_config(vehicle.config),
+    }
+    return {name: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest() for name, value in read.items()}
+
+
 # ----------------------------------------------------------------------------- driver
+def first_changed(ledger: dict, settings: dict[str, str]) -> str | None:
+    """The first stage (in order) that has a ledger entry whose settings differ from ``settings``."""
+    return next((name for name in STAGES if name in ledger and ledger[name].get("settings") != settings[name]), None)
+
+
 def run_demo(out: Path, config_path: Path, console: Console | None = None) -> dict:
     """Run every unfinished stage in order, then write the summary page; returns the stage results."""
     from deploy.demo_page import write_summary_page
 
     console = console or Console()
     config = load_config(config_path, DemoConfig)
+    settings = stage_settings(config)
     out.mkdir(parents=True, exist_ok=True)
     ledger_path = out / STAGES_FILE
     ledger = json.loads(ledger_path.read_text()) if ledger_path.is_file() else {}
+    changed = first_changed(ledger, settings)
+    if changed is not None:
+        redo = list(STAGES)[list(STAGES).index(changed):]
+        console.print(f"[yellow]the settings of {changed} changed since it ran[/]: running {', '.join(redo)} again")
+        for name in redo:
+            ledger.pop(name, None)
+            for part in OUTPUTS[name]:
+                path = out / part
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        atomic_write_json(ledger_path, ledger)
     for name, stage in STAGES.items():
-        if name in ledger:
+        if "result" in ledger.get(name, {}):
             console.print(f"[green]✓ {name}[/] finished earlier ({ledger[name]['seconds']:.0f} s), skipping")
             continue
         console.rule(f"[bold]{name}")
+        ledger[name] = {"settings": settings[name]}  # an interrupted stage resumes only with these settings
+        atomic_write_json(ledger_path, ledger)
         start = time.perf_counter()
         result = stage(out, config, console)
-        ledger[name] = {"seconds": time.perf_counter() - start, "result": result}
+        ledger[name] = {"settings": settings[name], "seconds": time.perf_counter() - start, "result": result}
         atomic_write_json(ledger_path, ledger)
     page = write_summary_page(out, ledger)
     console.print(f"[bold green]demo finished[/]: summary page {page}")

@@ -58,8 +58,8 @@ def format_validation_error(error: ValidationError, source: str) -> str:
     return f"invalid config {source}: " + "; ".join(problems)
 
 
-def load_config(path: str | Path, model: type[ConfigT], overrides: dict | None = None) -> ConfigT:
-    """Read ``path`` (YAML), apply ``overrides`` (top-level keys) and validate against ``model``."""
+def read_config(path: str | Path) -> dict:
+    """The mapping in the YAML file ``path`` (not validated); UserError when missing or not a YAML mapping."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"config file not found: {path}")
@@ -70,6 +70,12 @@ def load_config(path: str | Path, model: type[ConfigT], overrides: dict | None =
         raise UserError(f"config {path} is not valid YAML: {' '.join(str(error).split())}") from None
     if not isinstance(data, dict):
         raise UserError(f"config {path} must be a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def load_config(path: str | Path, model: type[ConfigT], overrides: dict | None = None) -> ConfigT:
+    """Read ``path`` (YAML), apply ``overrides`` (top-level keys) and validate against ``model``."""
+    data = read_config(path)
     data.update(overrides or {})
     try:
         return model.model_validate(data)
