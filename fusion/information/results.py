@@ -16,7 +16,9 @@ class Estimate:
 
     ``std`` is the standard deviation of the estimate over Monte-Carlo repeats (each repeat: one
     time/noise draw per sample, averaged over samples); ``pointwise`` [n, ...] holds each sample's
-    contribution averaged over repeats, whose mean over samples is ``value``.
+    contribution averaged over repeats, whose mean over samples is ``value`` — except under the
+    estimator's Gaussian control variate, whose ``value`` and ``std`` are those of the controlled
+    estimate while ``pointwise`` stays each sample's own contribution.
     """
 
     value: float | np.ndarray
