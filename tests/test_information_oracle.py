@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from tests.fixtures.information import single_torch_thread  # noqa: F401  (autouse)
-from fusion.information.config import EstimatorConfig
 from fusion.information.estimator import InformationEstimator
 from fusion.information.measures import MEASURES
 from fusion.information.oracle import GaussianOracle
@@ -20,9 +19,8 @@ from fusion.information.variables import Standardizer
 
 
 def oracle_estimator(system) -> InformationEstimator:
-    """An estimator whose denoiser is the exact one (samples are already standardised); the Monte-Carlo
-    machinery alone, so without the Gaussian control variate (test_information_control.py)."""
-    estimator = InformationEstimator(EstimatorConfig(control_variate=False))
+    """An estimator whose denoiser is the exact one (samples are already standardised)."""
+    estimator = InformationEstimator()
     estimator.dims = system.dims
     estimator.measures = tuple(m for m in MEASURES if m != "o_gradient" or system.n_vars >= 3)
     total = sum(system.dims)

@@ -27,10 +27,6 @@ class EstimatorConfig(StrictModel):
     lr: float = Field(3e-3, gt=0)
     ema_decay: float = Field(0.999, ge=0, lt=1)
     mc_repeats: int = Field(10, ge=1)
-    # measure each divergence as its exact value for the Gaussian with the training inputs' covariance plus the
-    # mean difference between the denoiser's integrand and that Gaussian's exact one at the same draws
-    # (estimator.py, "Gaussian control variate"); off where each sample's own value is wanted (monitor, report)
-    control_variate: bool = True
     eval_batch_size: int = Field(4096, ge=1)
     # "gaussianize": map each coordinate to normal margins first (rank-based; dependence measures are
     # invariant to it, entropies are not); "flow": gaussianize, then one normalizing flow per variable

@@ -11,21 +11,8 @@ X is a list of arrays [n, d_i] or an array [n, N, d] / [n, N] (see ``variables``
 fitted decide which configurations the denoiser learns; ``measure`` may ask for any measure whose
 configurations were learned. A saved estimator is a folder: ``config.json`` (settings, variable
 dimensions, learned configurations, schedule), ``weights.safetensors`` (EMA weights) and
-``normalisation.json`` (per-coordinate mean/std of the training data; the Gaussianiser's quantiles; the
-covariance of the training network inputs) and,
+``normalisation.json`` (per-coordinate mean/std of the training data; the Gaussianiser's quantiles) and,
 with ``marginals: flow``, ``flows.safetensors`` (the per-variable flows). Nothing is unpickled.
-
-Gaussian control variate (``EstimatorConfig.control_variate``). A measure is the mean over the
-measured samples of an integrand f(x) (SPEC §6). The integrand g(x) of the *exact* denoiser of the
-Gaussian N(0, Σ̂) (``oracle.GaussianOracle``; Σ̂ the covariance of the training samples' network
-inputs), at the same (t, ε, filler) draws, follows f closely wherever the inputs are near Gaussian,
-and its expectation is known in closed form: g is a quadratic form in (x, ε, filler), so E[g] depends
-only on the second moments, which Σ̂ estimates from the training samples. The value
-mean(f − g) + exact_Σ̂ has the expectation of mean(f) up to the schedule's time truncation (which
-f and g share, so it cancels) and far less of the measured samples' and Monte-Carlo noise: on the
-benchmark's Gaussian member the 4000 measured samples alone scatter Ω by 2–3.5 %. It leaves any
-error of the trained denoiser as it is. ``pointwise`` stays each sample's own f (the per-sample
-redundancy a caller reads); the entropy, not invariant to the network's coordinates, has no control.
 """
 
 from __future__ import annotations
@@ -42,9 +29,7 @@ from fusion.information.backbones import build_backbone
 from fusion.information.config import EstimatorConfig
 from fusion.information.evaluation import pointwise_integrands
 from fusion.information.flows import VariableFlows, fit_flows
-from fusion.information.ground_truth import gaussian_measures
 from fusion.information.measures import DEFAULT_MEASURES, MEASURES, Integrand, SelfInformation, plan, required_configurations
-from fusion.information.oracle import GaussianOracle
 from fusion.information.results import NATS_PER_BIT, Estimate, InformationResult
 from fusion.information.schedule import VPSchedule
 from fusion.information.training import Trainer
@@ -78,7 +63,6 @@ class InformationEstimator:
         self.standardizer: Standardizer | None = None
         self.gaussianizer: MarginalGaussianizer | None = None  # config.marginals "gaussianize" or "flow"
         self.flows: VariableFlows | None = None  # config.marginals == "flow"
-        self.covariance: np.ndarray | None = None  # [D, D] of the training network inputs (control variate)
         self.losses: list[float] = []
 
     # ------------------------------------------------------------------ fitting
@@ -108,9 +92,7 @@ class InformationEstimator:
         self.flows = self._fit_flows(x, checkpoint, resume, progress) if self.config.marginals == "flow" else None
         margins = self._margins(x)
         self.standardizer = Standardizer.fit(margins, dims)
-        inputs = self.standardizer(margins)
-        self.covariance = np.cov(inputs, rowvar=False, dtype=np.float64).reshape(inputs.shape[1], inputs.shape[1])
-        self.net = trainer.run(torch.from_numpy(inputs), checkpoint, progress)
+        self.net = trainer.run(torch.from_numpy(self.standardizer(margins)), checkpoint, progress)
         self.losses = trainer.losses
         return self
 
@@ -150,10 +132,8 @@ class InformationEstimator:
 
     # ---------------------------------------------------------------- measuring
     def measure(self, data, measures: Sequence[str] | None = None, *, mc_repeats: int | None = None,
-                bits: bool = False, seed: int = 0, control_variate: bool | None = None,
-                progress: bool = False) -> InformationResult:  # fmt: skip
-        """Estimate ``measures`` (default: those fitted) on ``data`` with per-sample contributions;
-        ``control_variate``: None → ``config.control_variate`` (see the module docstring)."""
+                bits: bool = False, seed: int = 0, progress: bool = False) -> InformationResult:
+        """Estimate ``measures`` (default: those fitted) on ``data`` with per-sample contributions."""
         if self.net is None:
             raise UserError("the estimator is not fitted: call fit() or load() first")
         x, dims = as_variables(data, "measured data")
@@ -168,30 +148,15 @@ class InformationEstimator:
         plans = {name: plan(name, len(dims)) for name in names}
         items: list[Integrand] = sorted({d for p in plans.values() for combination in p.values() for _, d in combination}, key=repr)
         column = {d: k for k, d in enumerate(items)}
-        controlled = self.config.control_variate if control_variate is None else control_variate
-        if controlled and self.covariance is None:
-            raise UserError("this estimator has no training covariance (saved before the Gaussian control variate, or "
-                            "assembled by hand), which the control variate needs: measure with control_variate=False, "
-                            "or fit it again")  # fmt: skip
         repeats = mc_repeats or self.config.mc_repeats
-        inputs = torch.from_numpy(self.network_inputs(x))
-
-        def integrands_of(net: nn.Module, show: bool) -> np.ndarray:  # [R, n, K]; the same draws for every net
-            return pointwise_integrands(net, inputs, dims, items, self.schedule, repeats, self.config.eval_batch_size,
-                                        torch.Generator().manual_seed(seed), show)  # fmt: skip
-
-        integrands = integrands_of(self.net, progress)
+        integrands = pointwise_integrands(
+            self.net, torch.from_numpy(self.network_inputs(x)), dims, items, self.schedule, repeats,
+            self.config.eval_batch_size, torch.Generator().manual_seed(seed), progress)  # [R, n, K]
         log_scale = self.standardizer.log_scale(dims)  # density of the standardised variable → of the data: + Σ log std
         for k, item in enumerate(items):
             if isinstance(item, SelfInformation):
                 integrands[:, :, k] += log_scale[item.variable]
         estimates = {name: _combine(plans[name], integrands, column, len(dims)) for name in names}
-        if controlled and set(names) - {"entropy"} and positive_definite(self.covariance):  # else no finite Gaussian values
-            gaussian = integrands_of(GaussianOracle(self.covariance, dims, self.schedule), False)
-            exact = gaussian_measures(self.covariance, dims)
-            for name in set(names) - {"entropy"}:
-                difference = _combine(plans[name], integrands - gaussian, column, len(dims))
-                estimates[name] = Estimate(difference.value + exact[name], difference.std, estimates[name].pointwise, repeats)
         if bits:
             estimates = {name: e.scaled(1.0 / NATS_PER_BIT) for name, e in estimates.items()}
         return InformationResult(estimates, "bits" if bits else "nats", x.shape[0])
@@ -211,7 +176,6 @@ class InformationEstimator:
             atomic_write_json(tmp / "normalisation.json", {
                 "mean": self.standardizer.mean.tolist(), "std": self.standardizer.std.tolist(),
                 "gaussianizer": self.gaussianizer.to_json() if self.gaussianizer else None,
-                "covariance": self.covariance.tolist() if self.covariance is not None else None,
             })
             atomic_write_json(tmp / "config.json", {
                 "format": FORMAT, "dims": list(self.dims), "measures": list(self.measures),
@@ -236,8 +200,6 @@ class InformationEstimator:
         estimator.standardizer = Standardizer(np.asarray(stats["mean"], np.float32), np.asarray(stats["std"], np.float32))
         if stats.get("gaussianizer") is not None:
             estimator.gaussianizer = MarginalGaussianizer.from_json(stats["gaussianizer"])
-        if stats.get("covariance") is not None:  # folders saved before the control variate have none
-            estimator.covariance = np.asarray(stats["covariance"], np.float64)
         if estimator.config.marginals == "flow":
             if not (directory / FLOWS).is_file():
                 raise UserError(f"{directory} was fitted with marginals: flow but holds no {FLOWS}")
@@ -246,11 +208,6 @@ class InformationEstimator:
         estimator.net.load_state_dict(load_tensors(directory / "weights.safetensors"))
         estimator.net.eval()
         return estimator
-
-
-def positive_definite(covariance: np.ndarray) -> bool:
-    """Whether a covariance has finite Gaussian measures (not when a coordinate copies others exactly)."""
-    return bool(np.linalg.eigvalsh(covariance).min() > 1e-9 * max(float(np.trace(covariance)), 1e-12))
 
 
 def _combine(measure_plan: dict, integrands: np.ndarray, column: dict[Integrand, int], n_vars: int) -> Estimate:

@@ -16,9 +16,7 @@ class Estimate:
 
     ``std`` is the standard deviation of the estimate over Monte-Carlo repeats (each repeat: one
     time/noise draw per sample, averaged over samples); ``pointwise`` [n, ...] holds each sample's
-    contribution averaged over repeats, whose mean over samples is ``value`` — except under the
-    estimator's Gaussian control variate, whose ``value`` and ``std`` are those of the controlled
-    estimate while ``pointwise`` stays each sample's own contribution.
+    contribution averaged over repeats, whose mean over samples is ``value``.
     """
 
     value: float | np.ndarray

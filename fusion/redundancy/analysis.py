@@ -69,8 +69,7 @@ def fit_and_measure(fit: list[np.ndarray], measured: list[np.ndarray], measures:
     estimator = InformationEstimator(config.estimator.model_copy(update={"seed": seed}))
     with single_thread():
         estimator.fit(fit, measures, progress=progress)
-    # no control variate: the value stays the mean of the per-frame contributions its bootstrap interval resamples
-    return estimator.measure(measured, mc_repeats=config.mc_repeats, seed=seed, control_variate=False, progress=progress)
+    return estimator.measure(measured, mc_repeats=config.mc_repeats, seed=seed, progress=progress)
 
 
 def summarise(results: list[InformationResult], measured: FrameDescriptors, measures: tuple[str, ...], config: RedundancyConfig,

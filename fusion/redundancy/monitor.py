@@ -94,8 +94,7 @@ class Monitor:
         rows = []
         for i in range(len(descriptors)):
             cells = [descriptors.values[name][i] for name in self.names]  # each [P, C]
-            result = self.estimator.measure(cells, ("tc", "dtc", *SENSOR_STATISTICS), mc_repeats=self.mc_repeats, seed=self.seed,
-                                            control_variate=False)  # the frame's own values, as the vehicle computes them
+            result = self.estimator.measure(cells, ("tc", "dtc", *SENSOR_STATISTICS), mc_repeats=self.mc_repeats, seed=self.seed)
             tc, dtc = float(result["tc"].value), float(result["dtc"].value)
             per_sensor = (np.asarray(result[name].value, dtype=np.float64) for name in SENSOR_STATISTICS)
             rows.append((tc - dtc, tc + dtc, *np.concatenate(list(per_sensor))))
