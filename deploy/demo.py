@@ -252,6 +252,7 @@ def stage_settings(config: DemoConfig) -> dict[str, str]:
     """Per stage, the SHA-256 of the settings it reads: its section of the demo config and the parsed
     contents of the config files that names (so an edited comment changes nothing)."""
     training, redundancy, vehicle = config.training, config.redundancy, config.vehicle
+    redundancy_file, vehicle_file = read_config(redundancy.config), read_config(vehicle.config)  # each read by two stages
     read = {
         "world": config.world.model_dump(mode="json"),
         "ingest": config.ingest.model_dump(mode="json"),
@@ -259,11 +260,11 @@ def stage_settings(config: DemoConfig) -> dict[str, str]:
         "diffusion": [read_config(training.diffusion), training.diffusion_steps],
         "regressor": [read_config(training.regressor), training.regressor_steps],
         "evaluation": config.evaluation.model_dump(mode="json"),
-        "redundancy": read_config(redundancy.config),
-        "monitor": [read_config(redundancy.config), list(redundancy.faults)],
-        "export": read_config(vehicle.config),
+        "redundancy": redundancy_file,
+        "monitor": [redundancy_file, list(redundancy.faults)],
+        "export": vehicle_file,
         "recording": vehicle.frames,
-        "vehicle": read_config(vehicle.config),
+        "vehicle": vehicle_file,
     }
     return {name: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest() for name, value in read.items()}
 
