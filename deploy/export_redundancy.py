@@ -135,6 +135,8 @@ def redundancy_section(source: ScoreSource, latent_channels: int, grid: tuple[in
     estimator = source.estimator
     if estimator.gaussianizer is not None:
         raise UserError("the vehicle runtime standardises descriptors; fit the information estimator with marginals: standardize")
+    if estimator.config.gaussian_skip:
+        raise UserError("the vehicle runtime runs the denoiser network alone; fit the information estimator with gaussian_skip: false")
     expected = (latent_channels,) * len(SENSORS)
     if tuple(estimator.dims) != expected:
         raise UserError(f"the information estimator was fitted on variables of dimensions {list(estimator.dims)}; the "

@@ -22,7 +22,7 @@ class EstimatorConfig(StrictModel):
     depth: int = Field(2, ge=1)
     heads: int = Field(4, ge=1)
     tau_features: int = Field(16, ge=2, multiple_of=2)
-    steps: int = Field(30_000, ge=1)
+    steps: int = Field(10_000, ge=1)
     batch_size: int = Field(256, ge=2)
     lr: float = Field(3e-3, gt=0)
     ema_decay: float = Field(0.999, ge=0, lt=1)
@@ -32,6 +32,9 @@ class EstimatorConfig(StrictModel):
     # invariant to it, entropies are not); "flow": gaussianize, then one normalizing flow per variable
     # fitted to make the joint Gaussian (see flows.py); "standardize": mean 0 / std 1 only
     marginals: Literal["standardize", "gaussianize", "flow"] = "standardize"
+    # start from the exact denoiser of a Gaussian with the standardised training inputs' covariance; an MLP
+    # learns a gate and a residual (backbones/gaussian_skip.py; backbone mlp only; not exported to the vehicle)
+    gaussian_skip: bool = False
     flow_steps: int = Field(2500, ge=1)
     flow_transforms: int = Field(6, ge=1)
     flow_width: int = Field(64, ge=4)
@@ -42,4 +45,6 @@ class EstimatorConfig(StrictModel):
     def _heads_divide_width(self) -> "EstimatorConfig":
         if self.backbone == "transformer" and self.width % self.heads:
             raise ValueError(f"width {self.width} must be a multiple of heads {self.heads}")
+        if self.gaussian_skip and self.backbone != "mlp":
+            raise ValueError("gaussian_skip wraps the mlp backbone; set backbone: mlp or gaussian_skip: false")
         return self

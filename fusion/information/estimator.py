@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fusion.information.backbones import build_backbone
+from fusion.information.backbones import GaussianSkip, build_backbone
 from fusion.information.config import EstimatorConfig
 from fusion.information.evaluation import pointwise_integrands
 from fusion.information.flows import VariableFlows, fit_flows
@@ -92,7 +92,10 @@ class InformationEstimator:
         self.flows = self._fit_flows(x, checkpoint, resume, progress) if self.config.marginals == "flow" else None
         margins = self._margins(x)
         self.standardizer = Standardizer.fit(margins, dims)
-        self.net = trainer.run(torch.from_numpy(self.standardizer(margins)), checkpoint, progress)
+        inputs = torch.from_numpy(self.standardizer(margins))
+        if isinstance(net, GaussianSkip):
+            net.fit_covariance(inputs)
+        self.net = trainer.run(inputs, checkpoint, progress)
         self.losses = trainer.losses
         return self
 

@@ -31,6 +31,11 @@ class GaussianOracle(nn.Module):
         self.register_buffer("covariance", torch.as_tensor(covariance, dtype=torch.float64))
 
     def forward(self, x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        return self.predict(x, tau)[0]
+
+    def predict(self, x: torch.Tensor, tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ε̂ with the shape of x, typicality [B]): the second is the Mahalanobis norm x_obsᵀ K⁻¹ x_obs of the
+        observed coordinates per observed coordinate (≈ 1 for samples of this Gaussian)."""
         shape = x.shape
         x = x.reshape(shape[0], -1).double()
         t = torch.where(tau < self.schedule.T, tau, torch.zeros_like(tau)).max(dim=1, keepdim=True).values.double()  # the shared t
@@ -43,5 +48,7 @@ class GaussianOracle(nn.Module):
         observed = (denoised | clean).double()
         k = a[:, :, None] * self.covariance * a[:, None, :] * observed[:, :, None] * observed[:, None, :]
         k = k + torch.diag_embed(torch.where(denoised, sigma**2, torch.zeros_like(x)) + (1 - observed))
-        solved = torch.linalg.solve(k, (x * observed).unsqueeze(-1)).squeeze(-1)
-        return (torch.where(denoised, sigma * solved, torch.zeros_like(x))).float().reshape(shape)
+        x = x * observed
+        solved = torch.linalg.solve(k, x.unsqueeze(-1)).squeeze(-1)
+        typicality = (x * solved).sum(dim=1) / observed.sum(dim=1).clamp_min(1)
+        return torch.where(denoised, sigma * solved, torch.zeros_like(x)).float().reshape(shape), typicality.float()
