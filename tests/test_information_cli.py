@@ -122,6 +122,7 @@ def test_budget_presets_replace_their_keys_over_the_config_and_bad_names_are_usa
     assert default.steps == EstimatorConfig().steps and default.width == EstimatorConfig().width
     assert all(c.lr == 1e-3 and c.backbone == "transformer" and c.marginals == "flow" for c in (quick, default, thorough))
     assert with_budget(base, "quick", ("tc", "entropy")).marginals == "standardize"  # entropies need the margins
+    assert not default.gaussian_skip and with_budget(EstimatorConfig(), "default").gaussian_skip  # it wraps the MLP only
     assert set(BUDGETS) == {"quick", "default", "thorough"}
 
     out = tmp_path / "r.json"

@@ -22,7 +22,8 @@ from preprocessing.errors import UserError
 app = typer.Typer()
 
 BUDGET_HELP = ("Preset that trades time for accuracy: quick | default | thorough (default without --config; "
-               "sets steps, width, depth, MC repeats, flow steps and marginals: flow over --config). "
+               "sets steps, width, depth, MC repeats, flow steps, marginals: flow and, on the mlp backbone, "
+               "gaussian_skip over --config). "
                "Accuracy and time: README, measured by benchmarks/information.py.")
 
 
