@@ -4,7 +4,7 @@
 shape of x. The configuration enters only through τ (per-variable sinusoidal features → MLP →
 FiLM scale/shift in every block); absent variables are fed as pure noise with τ_i = T.
 The schedule only shapes the τ embedding (see ``embedding``). With ``channels`` > 1 it predicts that many
-values per coordinate ([B, channels, D]); ``extra_features`` > 1 adds a per-sample condition [B, E] (embedded
+values per coordinate ([B, channels, D]); ``extra_features`` > 0 adds a per-sample condition [B, E] (embedded
 by its own MLP) to the τ condition: both for ``gaussian_skip``.
 """
 
