@@ -41,6 +41,7 @@ class GaussianSkip(nn.Module):
         self.gaussian.covariance.copy_(x.T @ x / x.shape[0])
 
     def forward(self, x: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
-        gaussian, typicality = self.gaussian.predict(x, tau)
-        gate, residual = self.net(x, tau, torch.log(typicality.clamp_min(1e-6)).unsqueeze(1)).unbind(1)
-        return ((1 + gate) * gaussian.reshape(gate.shape) + residual).reshape(x.shape)
+        flat = x.reshape(x.shape[0], -1)
+        gaussian, typicality = self.gaussian.predict(flat, tau)
+        gate, residual = self.net(flat, tau, torch.log(typicality.clamp_min(1e-6)).unsqueeze(1)).unbind(1)  # [B, D] each
+        return ((1 + gate) * gaussian + residual).reshape(x.shape)
